@@ -1,0 +1,243 @@
+"""The data the engine stores and publishes: sessions, messages, parts, usage.
+
+Plain pydantic models with no I/O. Times are epoch milliseconds. Objects made often
+(parts, messages) only validate what they are given, so they stay cheap to build.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from .ids import new_id
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds, the unit of every stored time."""
+    return int(time.time() * 1000)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+# --- usage -------------------------------------------------------------------------
+
+
+class CacheUsage(_Model):
+    read: int = 0
+    write: int = 0
+
+
+class TokenUsage(_Model):
+    """Tokens of one step, message or session. ``input`` excludes cached tokens."""
+
+    input: int = 0
+    output: int = 0
+    reasoning: int = 0
+    cache: CacheUsage = Field(default_factory=CacheUsage)
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.reasoning + self.cache.read + self.cache.write
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input=self.input + other.input,
+            output=self.output + other.output,
+            reasoning=self.reasoning + other.reasoning,
+            cache=CacheUsage(
+                read=self.cache.read + other.cache.read,
+                write=self.cache.write + other.cache.write,
+            ),
+        )
+
+
+# --- permission rules (evaluated by opencode_python.permissions) -------------------
+
+PermissionAction = Literal["allow", "ask", "deny"]
+
+
+class PermissionRule(_Model):
+    """``permission`` is a tool id or permission key; ``pattern`` matches the subject."""
+
+    permission: str
+    pattern: str = "*"
+    action: PermissionAction
+
+
+# --- sessions ------------------------------------------------------------------------
+
+
+class SessionTime(_Model):
+    created: int = Field(default_factory=now_ms)
+    updated: int = Field(default_factory=now_ms)
+    archived: int | None = None
+
+
+class Session(_Model):
+    id: str = Field(default_factory=lambda: new_id("session"))
+    slug: str = ""
+    project_id: str = ""
+    directory: str = ""
+    parent_id: str | None = None
+    title: str = ""
+    version: str = ""
+    time: SessionTime = Field(default_factory=SessionTime)
+    permission: list[PermissionRule] = Field(default_factory=list)
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    cost: float = 0.0
+
+
+# --- messages ------------------------------------------------------------------------
+
+
+class MessageTime(_Model):
+    created: int = Field(default_factory=now_ms)
+    completed: int | None = None
+
+
+class MessageError(_Model):
+    """Why an assistant message failed: ``name`` is the error class, ``message`` the text."""
+
+    name: str
+    message: str
+    retryable: bool = False
+
+
+FinishReason = Literal["stop", "tool_calls", "length", "content_filter", "aborted", "error", "other"]
+
+
+class Message(_Model):
+    """A user or assistant message. Its content lives in parts."""
+
+    id: str = Field(default_factory=lambda: new_id("message"))
+    session_id: str
+    role: Literal["user", "assistant"]
+    time: MessageTime = Field(default_factory=MessageTime)
+    parent_id: str | None = None
+    agent: str | None = None
+    provider_id: str | None = None
+    model_id: str | None = None
+    finish: FinishReason | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    cost: float = 0.0
+    error: MessageError | None = None
+    summary: bool = False
+
+
+# --- parts ---------------------------------------------------------------------------
+
+
+class PartTime(_Model):
+    start: int = Field(default_factory=now_ms)
+    end: int | None = None
+
+
+class _PartBase(_Model):
+    id: str = Field(default_factory=lambda: new_id("part"))
+    session_id: str
+    message_id: str
+
+
+class TextPart(_PartBase):
+    type: Literal["text"] = "text"
+    text: str = ""
+    synthetic: bool = False
+    time: PartTime = Field(default_factory=PartTime)
+
+
+class ReasoningPart(_PartBase):
+    type: Literal["reasoning"] = "reasoning"
+    text: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    time: PartTime = Field(default_factory=PartTime)
+
+
+ToolStatus = Literal["pending", "running", "completed", "error"]
+
+
+class ToolState(_Model):
+    """Where a tool call stands. ``error`` holds the message when ``status`` is error."""
+
+    status: ToolStatus = "pending"
+    input: dict[str, Any] = Field(default_factory=dict)
+    raw_input: str = ""
+    output: str | None = None
+    error: str | None = None
+    title: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    time: PartTime | None = None
+
+
+class ToolPart(_PartBase):
+    type: Literal["tool"] = "tool"
+    call_id: str
+    tool: str
+    state: ToolState = Field(default_factory=ToolState)
+
+
+class FilePart(_PartBase):
+    type: Literal["file"] = "file"
+    mime: str
+    url: str
+    filename: str | None = None
+
+
+class StepStartPart(_PartBase):
+    type: Literal["step-start"] = "step-start"
+
+
+class StepFinishPart(_PartBase):
+    type: Literal["step-finish"] = "step-finish"
+    reason: FinishReason
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    cost: float = 0.0
+
+
+class CompactionPart(_PartBase):
+    type: Literal["compaction"] = "compaction"
+    auto: bool = False
+
+
+class SubtaskPart(_PartBase):
+    type: Literal["subtask"] = "subtask"
+    agent: str
+    prompt: str
+    description: str = ""
+    child_session_id: str | None = None
+
+
+Part = Annotated[
+    TextPart
+    | ReasoningPart
+    | ToolPart
+    | FilePart
+    | StepStartPart
+    | StepFinishPart
+    | CompactionPart
+    | SubtaskPart,
+    Field(discriminator="type"),
+]
+
+PART_ADAPTER: TypeAdapter[Part] = TypeAdapter(Part)
+
+
+def parse_part(data: str | bytes | dict[str, Any]) -> Part:
+    """Build the right part class from its JSON or dict form."""
+    if isinstance(data, dict):
+        return PART_ADAPTER.validate_python(data)
+    return PART_ADAPTER.validate_json(data)
+
+
+class MessageWithParts(_Model):
+    """A message and its parts, in the order they were made."""
+
+    info: Message
+    parts: list[Part] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart) and not p.synthetic)

@@ -1,0 +1,105 @@
+"""The ``Store`` contract: what the engine needs from persistent storage.
+
+Implementations: ``SQLiteStore`` (embedded default). Every method is async; a store is
+opened once by its owner (the client) and closed with ``close()``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from ..core.models import Message, MessageWithParts, Part, Session
+
+
+class Store(ABC):
+    """Sessions, messages, parts and small key-value state, persisted."""
+
+    # lifecycle
+    @abstractmethod
+    async def open(self) -> None:
+        """Create the file and schema if needed. Idempotent."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Flush and release the database. Safe to call twice."""
+
+    # sessions
+    @abstractmethod
+    async def create_session(self, session: Session) -> Session: ...
+
+    @abstractmethod
+    async def get_session(self, session_id: str) -> Session:
+        """Raises ``NotFoundError`` naming the id when there is no such session."""
+
+    @abstractmethod
+    async def list_sessions(
+        self,
+        *,
+        project_id: str | None = None,
+        parent_id: str | None = None,
+        roots_only: bool = False,
+        limit: int | None = None,
+    ) -> list[Session]:
+        """Newest first (by last update)."""
+
+    @abstractmethod
+    async def update_session(self, session: Session) -> Session:
+        """Replace the stored session. Raises ``NotFoundError`` if it is gone."""
+
+    @abstractmethod
+    async def delete_session(self, session_id: str) -> None:
+        """Delete the session with its messages, parts and child sessions."""
+
+    # messages and parts
+    @abstractmethod
+    async def save_message(self, message: Message) -> None:
+        """Insert or replace a message."""
+
+    @abstractmethod
+    async def get_message(self, session_id: str, message_id: str) -> MessageWithParts: ...
+
+    @abstractmethod
+    async def list_messages(
+        self, session_id: str, *, limit: int | None = None
+    ) -> list[MessageWithParts]:
+        """Messages in creation order, each with its parts in creation order.
+
+        With ``limit``, the most recent ``limit`` messages (still oldest first).
+        """
+
+    @abstractmethod
+    async def delete_message(self, session_id: str, message_id: str) -> None:
+        """Delete a message and its parts."""
+
+    @abstractmethod
+    async def save_part(self, part: Part) -> None:
+        """Insert or replace a part."""
+
+    @abstractmethod
+    async def save_parts(self, parts: Sequence[Part]) -> None:
+        """Insert or replace several parts in one transaction."""
+
+    @abstractmethod
+    async def delete_parts(self, message_id: str, part_ids: Sequence[str] | None = None) -> None:
+        """Delete the given parts of a message, or all of them when ``part_ids`` is None."""
+
+    # export / import
+    @abstractmethod
+    async def export_session(self, session_id: str) -> dict[str, Any]:
+        """The session, its messages and parts (and child sessions) as JSON-able data."""
+
+    @abstractmethod
+    async def import_session(self, data: dict[str, Any], *, overwrite: bool = False) -> Session:
+        """Store what ``export_session`` produced, keeping every id and field."""
+
+    # key-value state
+    @abstractmethod
+    async def get_state(self, namespace: str, key: str) -> Any | None: ...
+
+    @abstractmethod
+    async def set_state(self, namespace: str, key: str, value: Any) -> None: ...
+
+    @abstractmethod
+    async def delete_state(self, namespace: str, key: str) -> None: ...

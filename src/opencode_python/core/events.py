@@ -32,6 +32,7 @@ TOOL_COMPLETED = "tool.completed"
 TOOL_ERROR = "tool.error"
 PROVIDER_RETRY = "provider.retry"
 RUN_STARTED = "run.started"
+RUN_STEP = "run.step"
 RUN_FINISHED = "run.finished"
 
 

@@ -107,7 +107,9 @@ class MessageError(_Model):
     retryable: bool = False
 
 
-FinishReason = Literal["stop", "tool_calls", "length", "content_filter", "aborted", "error", "other"]
+FinishReason = Literal[
+    "stop", "tool_calls", "length", "content_filter", "aborted", "error", "other"
+]
 
 
 class Message(_Model):

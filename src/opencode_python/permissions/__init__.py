@@ -1,1 +1,34 @@
+"""Permission rules: wildcard patterns, rule sets, shell command splitting, tool filtering.
 
+Pure logic; who answers an ``ask`` is decided by the caller.
+"""
+
+from ..core.models import PermissionAction, PermissionRule
+from .bash_commands import command_prefix, split_commands
+from .filter import ToolPermissionFilter
+from .rules import (
+    DEFAULT_RULES,
+    EDIT_TOOLS,
+    Ruleset,
+    evaluate,
+    from_config,
+    merge,
+    permission_key,
+)
+from .wildcard import wildcard_match
+
+__all__ = [
+    "DEFAULT_RULES",
+    "EDIT_TOOLS",
+    "PermissionAction",
+    "PermissionRule",
+    "Ruleset",
+    "ToolPermissionFilter",
+    "command_prefix",
+    "evaluate",
+    "from_config",
+    "merge",
+    "permission_key",
+    "split_commands",
+    "wildcard_match",
+]

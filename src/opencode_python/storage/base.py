@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from ..core.models import Message, MessageWithParts, Part, Session
 
@@ -25,9 +26,22 @@ class Store(ABC):
     async def close(self) -> None:
         """Flush and release the database. Safe to call twice."""
 
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
     # sessions
     @abstractmethod
-    async def create_session(self, session: Session) -> Session: ...
+    async def create_session(self, session: Session) -> Session:
+        """Store a new session. Raises ``StorageError`` if its id is taken."""
 
     @abstractmethod
     async def get_session(self, session_id: str) -> Session:
@@ -50,15 +64,22 @@ class Store(ABC):
 
     @abstractmethod
     async def delete_session(self, session_id: str) -> None:
-        """Delete the session with its messages, parts and child sessions."""
+        """Delete the session with its messages, parts and child sessions, atomically.
+
+        Raises ``NotFoundError`` when there is no such session.
+        """
 
     # messages and parts
     @abstractmethod
     async def save_message(self, message: Message) -> None:
-        """Insert or replace a message."""
+        """Insert or replace a message; a replaced message keeps its parts.
+
+        Raises ``NotFoundError`` when its session does not exist.
+        """
 
     @abstractmethod
-    async def get_message(self, session_id: str, message_id: str) -> MessageWithParts: ...
+    async def get_message(self, session_id: str, message_id: str) -> MessageWithParts:
+        """Raises ``NotFoundError`` when the session has no such message."""
 
     @abstractmethod
     async def list_messages(
@@ -67,15 +88,16 @@ class Store(ABC):
         """Messages in creation order, each with its parts in creation order.
 
         With ``limit``, the most recent ``limit`` messages (still oldest first).
+        Raises ``NotFoundError`` when there is no such session.
         """
 
     @abstractmethod
     async def delete_message(self, session_id: str, message_id: str) -> None:
-        """Delete a message and its parts."""
+        """Delete a message and its parts. Raises ``NotFoundError`` if it is not there."""
 
     @abstractmethod
     async def save_part(self, part: Part) -> None:
-        """Insert or replace a part."""
+        """Insert or replace a part. Raises ``NotFoundError`` when its message does not exist."""
 
     @abstractmethod
     async def save_parts(self, parts: Sequence[Part]) -> None:
@@ -88,15 +110,24 @@ class Store(ABC):
     # export / import
     @abstractmethod
     async def export_session(self, session_id: str) -> dict[str, Any]:
-        """The session, its messages and parts (and child sessions) as JSON-able data."""
+        """The session, its messages and parts (and child sessions) as JSON-able data.
+
+        Shape: ``{"format": "opencode-python.session", "version": 1, "session": {...},
+        "messages": [{"info": {...}, "parts": [...]}], "children": [<exports>]}``.
+        """
 
     @abstractmethod
     async def import_session(self, data: dict[str, Any], *, overwrite: bool = False) -> Session:
-        """Store what ``export_session`` produced, keeping every id and field."""
+        """Store what ``export_session`` produced, keeping every id and field.
+
+        If the session exists, raises ``StorageError`` unless ``overwrite`` is true, in
+        which case the stored session (and its children) is replaced.
+        """
 
     # key-value state
     @abstractmethod
-    async def get_state(self, namespace: str, key: str) -> Any | None: ...
+    async def get_state(self, namespace: str, key: str) -> Any | None:
+        """The JSON value stored under ``namespace``/``key``, or None."""
 
     @abstractmethod
     async def set_state(self, namespace: str, key: str, value: Any) -> None: ...

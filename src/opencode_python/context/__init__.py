@@ -1,0 +1,1 @@
+"""Assembling what the model sees: system prompt and history."""

@@ -1,0 +1,68 @@
+"""``SDKConfig``: every setting a client takes, validated once, safe to print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..providers.config import ProviderConfig
+
+
+class SDKConfig(BaseModel):
+    """Client settings. Unset fields fall back to the environment and sane defaults.
+
+    ``storage_path`` is a directory (default: the platform data dir); ``project_dir`` the
+    project the agents work on (default: the current directory); ``model`` a
+    ``provider/model`` name; ``providers`` maps a provider id to a ``ProviderConfig`` or
+    a plain dict such as ``{"api_key": ..., "base_url": ...}``.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    storage_path: Path | None = None
+    project_dir: Path | None = None
+    model: str | None = None
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    auto_confirm: bool = False
+    enable_progress: bool = True
+    enable_notifications: bool = True
+    max_steps: int = Field(default=50, ge=1)
+    max_retries: int = Field(default=4, ge=0)
+    tool_timeout: float | None = Field(default=None, gt=0)
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _provider_ids(cls, value: Any) -> Any:
+        """Let ``{"openai": {...}}`` omit ``provider_id``: the key names the provider."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            return value
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(item, dict):
+                item = {"provider_id": key, **item}
+            out[key] = item
+        return out
+
+    @field_validator("model")
+    @classmethod
+    def _model_name(cls, value: str | None) -> str | None:
+        if value is not None and "/" not in value:
+            raise ValueError(
+                f"model {value!r} must be named 'provider/model', e.g. 'openai/gpt-4.1-mini'"
+            )
+        return value
+
+    @property
+    def resolved_project_dir(self) -> Path:
+        return (self.project_dir or Path.cwd()).resolve()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as plain data, with API keys left out (safe to log or print)."""
+        data = self.model_dump(mode="json", exclude={"providers"})
+        data["project_dir"] = str(self.resolved_project_dir)
+        data["providers"] = {key: provider.as_dict() for key, provider in self.providers.items()}
+        return data

@@ -1,0 +1,167 @@
+"""``OpenCodeSyncClient``: the async client for plain scripts and notebooks.
+
+It runs the async client on an event loop in a background thread, so it works the
+same in a script and inside code that already runs a loop (a Jupyter cell), without an
+``asyncio.run`` per call. Callbacks and event handlers run on that thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Coroutine, Iterator
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+from ..agents.agent import Agent
+from ..agents.result import AgentResult
+from ..core.events import Event, EventBus
+from ..core.models import MessageWithParts, Session
+from ..providers.base import Provider
+from ..providers.config import ProviderConfig
+from ..tools.framework import Tool
+from .callbacks import NotificationCallback, ProgressCallback
+from .client import OpenCodeAsyncClient
+from .config import SDKConfig
+
+T = TypeVar("T")
+_DONE = object()
+
+
+class OpenCodeSyncClient:
+    """The same API as ``OpenCodeAsyncClient``, with blocking methods."""
+
+    def __init__(self, config: SDKConfig | None = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="opencode-python-loop", daemon=True
+        )
+        self._thread.start()
+        self.client = OpenCodeAsyncClient(config)
+        self._closed = False
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coro.close()
+            raise RuntimeError("this client is closed; create a new OpenCodeSyncClient")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    @property
+    def config(self) -> SDKConfig:
+        return self.client.config
+
+    @property
+    def events(self) -> EventBus:
+        return self.client.events
+
+    def __enter__(self) -> OpenCodeSyncClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the async client and stop the background loop. Safe to call twice."""
+        if self._closed:
+            return
+        self._run(self.client.close())
+        self._closed = True
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
+
+    def register_tool(
+        self, tool: Tool, tool_id: str | None = None, *, replace: bool = False
+    ) -> str:
+        return self._run(self.client.register_tool(tool, tool_id, replace=replace))
+
+    def register_provider(self, provider: ProviderConfig | Provider | str, **settings: Any) -> None:
+        self.client.register_provider(provider, **settings)
+
+    def on_progress(self, callback: ProgressCallback) -> None:
+        self.client.on_progress(callback)
+
+    def on_notification(self, callback: NotificationCallback) -> None:
+        self.client.on_notification(callback)
+
+    def create_session(self, title: str | None = None, version: str | None = None) -> Session:
+        return self._run(self.client.create_session(title, version))
+
+    def get_session(self, session_id: str) -> Session:
+        return self._run(self.client.get_session(session_id))
+
+    def list_sessions(self, *, all_projects: bool = False) -> list[Session]:
+        return self._run(self.client.list_sessions(all_projects=all_projects))
+
+    def rename_session(self, session_id: str, title: str) -> Session:
+        return self._run(self.client.rename_session(session_id, title))
+
+    def delete_session(self, session_id: str) -> None:
+        self._run(self.client.delete_session(session_id))
+
+    def add_message(self, session_id: str, role: Literal["user", "assistant"], content: str) -> str:
+        return self._run(self.client.add_message(session_id, role, content))
+
+    def get_messages(self, session_id: str) -> list[MessageWithParts]:
+        return self._run(self.client.get_messages(session_id))
+
+    def export_session(self, session_id: str) -> dict[str, Any]:
+        return self._run(self.client.export_session(session_id))
+
+    def import_session(self, data: dict[str, Any], *, overwrite: bool = False) -> Session:
+        return self._run(self.client.import_session(data, overwrite=overwrite))
+
+    def prompt(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        model: str | None = None,
+        agent: Agent | None = None,
+    ) -> AgentResult:
+        return self._run(self.client.prompt(session_id, message, model=model, agent=agent))
+
+    def stream(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        model: str | None = None,
+        agent: Agent | None = None,
+    ) -> Iterator[Event | AgentResult]:
+        """Yield the run's events as they happen, then the result."""
+        items: queue.Queue[Any] = queue.Queue()
+
+        async def pump() -> None:
+            try:
+                async for item in self.client.stream(session_id, message, model=model, agent=agent):
+                    items.put(item)
+            except BaseException as exc:
+                items.put(exc)
+            finally:
+                items.put(_DONE)
+
+        future = asyncio.run_coroutine_threadsafe(pump(), self._loop)
+        try:
+            while (item := items.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            if not future.done():
+                self.abort(session_id)
+                future.result()
+
+    def abort(self, session_id: str) -> bool:
+        """Abort the run in progress on ``session_id``; False when none is running."""
+
+        async def abort_on_loop() -> bool:
+            return self.client.abort(session_id)
+
+        return self._run(abort_on_loop())

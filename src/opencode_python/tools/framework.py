@@ -1,0 +1,163 @@
+"""The tool interface: what a tool is, what it gets when called, what it returns.
+
+A tool is a ``Tool`` subclass with an ``id``, a ``description``, a JSON schema from
+``parameters()`` and an async ``execute(args, ctx)``. The registry holds the tools a
+client offers; the executor validates arguments and runs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from ..core.errors import ConfigError, NotFoundError
+
+if TYPE_CHECKING:
+    from ..core.models import MessageWithParts
+
+EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+@dataclass(slots=True)
+class ToolAttachment:
+    """A file a tool hands back to the model (an image it read, say), as a URL or data URL."""
+
+    mime: str
+    url: str
+    filename: str | None = None
+
+
+@dataclass(slots=True)
+class ToolResult:
+    """What a tool returns: ``output`` is what the model reads, ``title`` what a UI shows."""
+
+    title: str = ""
+    output: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    attachments: list[ToolAttachment] | None = None
+
+
+MetadataCallback = Callable[[str | None, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class ToolContext:
+    """What a running tool knows about the call it serves.
+
+    ``abort`` is set when the run is aborted; long tools should watch it.
+    ``directory`` is the project directory, ``working_dir`` where relative paths resolve.
+    """
+
+    session_id: str
+    message_id: str
+    agent: str
+    abort: asyncio.Event = field(default_factory=asyncio.Event)
+    call_id: str = ""
+    directory: str = "."
+    working_dir: str = "."
+    messages: Sequence[MessageWithParts] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+    _on_metadata: MetadataCallback | None = None
+
+    async def update_metadata(
+        self, title: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Publish progress of the running tool (a title, partial output in metadata)."""
+        if self._on_metadata is not None:
+            await self._on_metadata(title, metadata or {})
+
+
+class Tool(ABC):
+    """Base class of every tool. Subclasses set ``id`` and ``description``."""
+
+    id: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def parameters(self) -> dict[str, Any]:
+        """The JSON schema of the arguments object. Override when the tool takes any."""
+        return EMPTY_SCHEMA
+
+    @abstractmethod
+    async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        """Run the tool. Raise to report failure: the model reads the error."""
+
+
+@dataclass(slots=True, frozen=True)
+class ToolMetadata:
+    """What the registry knows about a registered tool."""
+
+    id: str
+    description: str
+    parameters: dict[str, Any]
+    source: Literal["builtin", "custom"]
+
+
+class ToolRegistry:
+    """The tools a client offers, by id. Owned by a client; never global."""
+
+    def __init__(self) -> None:
+        self._tools: dict[str, Tool] = {}
+        self._meta: dict[str, ToolMetadata] = {}
+
+    async def register(
+        self,
+        tool: Tool,
+        tool_id: str | None = None,
+        *,
+        replace: bool = False,
+        source: Literal["builtin", "custom"] = "custom",
+    ) -> str:
+        """Add ``tool`` under ``tool_id`` (default: ``tool.id``) and return the id used."""
+        key = tool_id or tool.id
+        if not key:
+            raise ConfigError(
+                f"{type(tool).__name__} has no id: set the class attribute `id` "
+                "or pass tool_id to register()"
+            )
+        if key in self._tools and not replace:
+            raise ConfigError(
+                f"a tool with id {key!r} is already registered; "
+                "pass replace=True to replace it, or choose another id"
+            )
+        self._tools[key] = tool
+        self._meta[key] = ToolMetadata(
+            id=key,
+            description=tool.description,
+            parameters=tool.parameters(),
+            source=source,
+        )
+        return key
+
+    async def unregister(self, tool_id: str) -> None:
+        """Remove a tool; unknown ids raise ``NotFoundError``."""
+        self._require(tool_id)
+        del self._tools[tool_id]
+        del self._meta[tool_id]
+
+    def get(self, tool_id: str) -> Tool | None:
+        return self._tools.get(tool_id)
+
+    def get_metadata(self, tool_id: str) -> ToolMetadata:
+        self._require(tool_id)
+        return self._meta[tool_id]
+
+    async def get_all(self) -> dict[str, Tool]:
+        """Every registered tool by id, in registration order."""
+        return dict(self._tools)
+
+    def list(self) -> list[ToolMetadata]:
+        return list(self._meta.values())
+
+    def __contains__(self, tool_id: object) -> bool:
+        return tool_id in self._tools
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def _require(self, tool_id: str) -> None:
+        if tool_id not in self._tools:
+            known = ", ".join(sorted(self._tools)) or "none"
+            raise NotFoundError(f"no tool {tool_id!r} is registered (registered: {known})")

@@ -18,7 +18,7 @@ from opencode_python.core.errors import (
     RateLimitError,
     RealRequestBlockedError,
 )
-from opencode_python.core.models import CacheUsage, TokenUsage
+from opencode_python.core.models import CacheUsage, FinishReason, TokenUsage
 from opencode_python.providers import (
     AnthropicProvider,
     ChatMessage,
@@ -145,7 +145,7 @@ async def test_stream_maps_thinking_text_tool_use_and_usage() -> None:
         ("pause_turn", "other"),
     ],
 )
-async def test_stop_reasons(wire: str, mapped: str) -> None:
+async def test_stop_reasons(wire: str, mapped: FinishReason) -> None:
     events = await collect(make(FakeServer([sse_response(finished(wire))])).stream(ask()))
     assert events == [TextDelta("ok"), Finish(mapped, TokenUsage(input=1, output=1))]
 

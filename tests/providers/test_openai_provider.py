@@ -19,7 +19,7 @@ from opencode_python.core.errors import (
     RateLimitError,
     RealRequestBlockedError,
 )
-from opencode_python.core.models import CacheUsage, TokenUsage
+from opencode_python.core.models import CacheUsage, FinishReason, TokenUsage
 from opencode_python.providers import (
     ChatMessage,
     ChatRequest,
@@ -126,7 +126,7 @@ async def test_finish_without_usage_and_stop_after_tool_calls() -> None:
     ("wire", "mapped"),
     [("stop", "stop"), ("length", "length"), ("content_filter", "content_filter"), ("x", "other")],
 )
-async def test_finish_reasons(wire: str, mapped: str) -> None:
+async def test_finish_reasons(wire: str, mapped: FinishReason) -> None:
     body = openai_sse(delta(content="a"), delta(finish=wire))
     events = await collect(make(FakeServer([sse_response(body)])).stream(ask()))
     assert events[-1] == Finish(mapped, TokenUsage())
@@ -235,7 +235,9 @@ async def test_reserved_option_is_a_config_error() -> None:
 # --- failures ------------------------------------------------------------------------
 
 
-def openai_error(message: str, code: str | None = None, kind: str = "invalid_request_error"):
+def openai_error(
+    message: str, code: str | None = None, kind: str = "invalid_request_error"
+) -> dict[str, object]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 

@@ -125,7 +125,7 @@ def test_register_replace_remove_and_defaults() -> None:
     with pytest.raises(NotFoundError):
         registry.remove("fake")
     with pytest.raises(ConfigError):
-        registry.register("openai")  # type: ignore[arg-type]
+        registry.register("openai")
 
 
 async def test_aclose_closes_built_and_replaced_adapters() -> None:

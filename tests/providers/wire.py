@@ -33,7 +33,7 @@ def anthropic_sse(*events: dict[str, Any]) -> bytes:
 
 
 def message_start(**usage: int) -> dict[str, Any]:
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_1",
         "type": "message",
         "role": "assistant",

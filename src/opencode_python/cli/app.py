@@ -11,7 +11,7 @@ from rich.console import Console
 
 from ..agents.result import AgentResult
 from ..core import events as ev
-from ..core.errors import OpenCodeError
+from ..core.errors import ConfigError, OpenCodeError
 from ..core.events import Event
 from ..core.models import ToolPart
 from ..sdk import OpenCodeAsyncClient, SDKConfig
@@ -40,7 +40,13 @@ def run(
 
 async def _run(message: str, model: str | None, session_id: str | None) -> AgentResult:
     async with OpenCodeAsyncClient(SDKConfig(model=model)) as client:
-        chosen = client.resolve_model(model)
+        try:
+            chosen = client.resolve_model(model)
+        except ConfigError:
+            raise ConfigError(
+                "no model is configured: pass --model provider/model (e.g. "
+                "--model openai/gpt-4.1-mini) or set OPENAI_API_KEY or ANTHROPIC_API_KEY"
+            ) from None
         if session_id is None:
             session_id = (await client.create_session(title=message[:60])).id
         err.print(f"[dim]model {chosen} · session {session_id}[/dim]")

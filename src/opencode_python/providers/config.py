@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import (
@@ -125,7 +126,7 @@ class ProviderConfig(BaseModel):
             return self.base_url
         if self.provider_id in KNOWN_BASE_URLS:
             return KNOWN_BASE_URLS[self.provider_id]
-        if self.provider_id in ("openai", "anthropic") or self.kind == "anthropic":
+        if self.kind == "anthropic" or self.provider_id == "openai":
             return None
         raise ConfigError(
             f"Provider {self.provider_id!r} has no base_url. Set "
@@ -165,7 +166,7 @@ class ProviderConfig(BaseModel):
         """JSON dumps mask secret-looking options (an Authorization header) like the key."""
         return _mask_secrets(options) if info.mode_is_json() else options
 
-    def __repr_args__(self) -> Any:
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():
             yield name, _mask_secrets(value) if name == "options" else value
 

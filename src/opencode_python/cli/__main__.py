@@ -1,0 +1,5 @@
+"""``python -m opencode_python.cli``: the same as the ``opencode-python`` command."""
+
+from .app import main
+
+main()

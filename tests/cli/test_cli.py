@@ -1,0 +1,64 @@
+"""The command line, run as a real subprocess against the scripted server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from opencode_python.testing import ScriptedLLMServer, Turn
+
+
+def cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "opencode_python.cli", *args],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_run_streams_the_answer_and_sessions_lists_it(tmp_path: Path) -> None:
+    with ScriptedLLMServer([Turn(text="Hello from the scripted model.")]) as server:
+        ran = cli(
+            ["run", "say hello", "--model", "openai/gpt-4.1-mini"],
+            tmp_path,
+            OPENAI_API_KEY="test-key",
+            OPENAI_BASE_URL=server.openai_base_url,
+        )
+    assert ran.returncode == 0, ran.stderr
+    assert "Hello from the scripted model." in ran.stdout
+    assert "model openai/gpt-4.1-mini" in ran.stderr
+
+    listed = cli(["sessions"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "say hello" in listed.stdout
+    session_id = listed.stdout.split()[0]
+
+    with ScriptedLLMServer([Turn(text="Still here.")]) as server:
+        again = cli(
+            ["run", "again", "--model", "openai/gpt-4.1-mini", "--session", session_id],
+            tmp_path,
+            OPENAI_API_KEY="test-key",
+            OPENAI_BASE_URL=server.openai_base_url,
+        )
+        history = server.requests[0].messages
+    assert [m["content"] for m in history if m["role"] == "user"] == ["say hello", "again"]
+    assert again.returncode == 0, again.stderr
+    assert f"session {session_id}" in again.stderr
+
+
+def test_run_without_a_model_says_how_to_choose_one(tmp_path: Path) -> None:
+    ran = cli(["run", "hello"], tmp_path)
+    assert ran.returncode == 2
+    assert "--model provider/model" in ran.stderr
+    assert "Traceback" not in ran.stderr

@@ -17,6 +17,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ class EchoTool(Tool):
         return ToolResult(title="echo", output=str(args["value"]))
 
 
-def responder(steps: int):  # type: ignore[no-untyped-def]
+def responder(steps: int) -> Callable[[RecordedRequest], Turn]:
     def respond(request: RecordedRequest) -> Turn:
         done = len(request.tool_results)
         usage = TokenUsage(input=100 + 10 * done, output=12)
@@ -65,7 +66,7 @@ async def sdk_run(client: OpenCodeAsyncClient) -> float:
 
 
 async def plain_run(openai: AsyncOpenAI, steps: int) -> float:
-    tools = [
+    tools: list[Any] = [
         {
             "type": "function",
             "function": {
@@ -75,16 +76,16 @@ async def plain_run(openai: AsyncOpenAI, steps: int) -> float:
             },
         }
     ]
-    messages: list[dict[str, Any]] = [
+    messages: list[Any] = [
         {"role": "system", "content": "You are a helpful assistant."},
         {"role": "user", "content": "Echo the numbers one by one."},
     ]
     start = time.perf_counter()
     for _ in range(steps):
         stream = await openai.chat.completions.create(
-            model="bench-model",
-            messages=messages,  # type: ignore[arg-type]
-            tools=tools,  # type: ignore[arg-type]
+            model="gpt-4.1-mini",
+            messages=messages,
+            tools=tools,
             stream=True,
             stream_options={"include_usage": True},
         )
@@ -140,7 +141,7 @@ async def main() -> None:
         config = SDKConfig(
             storage_path=Path(tmp),
             project_dir=Path(tmp),
-            model="openai/bench-model",
+            model="openai/gpt-4.1-mini",
             providers={"openai": {"api_key": "bench", "base_url": server.openai_base_url}},
         )
         openai = AsyncOpenAI(api_key="bench", base_url=server.openai_base_url, max_retries=0)

@@ -13,6 +13,7 @@ from .core.errors import (
 from .core.events import Event, EventBus
 from .core.models import Message, MessageWithParts, Session, TokenUsage
 from .core.version import VERSION
+from .permissions import PermissionReply, PermissionRequest
 from .providers import ProviderConfig, ProviderRegistry
 from .sdk import Notification, OpenCodeAsyncClient, OpenCodeSyncClient, SDKConfig
 from .tools import Tool, ToolContext, ToolRegistry, ToolResult
@@ -33,6 +34,8 @@ __all__ = [
     "OpenCodeError",
     "OpenCodeSyncClient",
     "PermissionDeniedError",
+    "PermissionReply",
+    "PermissionRequest",
     "ProviderConfig",
     "ProviderError",
     "ProviderRegistry",

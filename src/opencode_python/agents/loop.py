@@ -16,7 +16,12 @@ from typing import Any
 
 from ..context.history import to_chat_messages
 from ..core import events as ev
-from ..core.errors import BrokenStreamError, ProviderError, ToolArgumentsError
+from ..core.errors import (
+    BrokenStreamError,
+    PermissionDeniedError,
+    ProviderError,
+    ToolArgumentsError,
+)
 from ..core.events import EventBus
 from ..core.models import (
     Message,
@@ -24,6 +29,7 @@ from ..core.models import (
     MessageWithParts,
     Part,
     PartTime,
+    PermissionRule,
     ReasoningPart,
     Session,
     StepFinishPart,
@@ -34,6 +40,8 @@ from ..core.models import (
     ToolState,
     now_ms,
 )
+from ..permissions.gate import PermissionGate, PermissionRequest
+from ..permissions.rules import permission_key
 from ..providers.base import (
     ChatMessage,
     ChatRequest,
@@ -93,6 +101,9 @@ class AISession:
         max_output_tokens: int | None = None,
         cost_of: Callable[[TokenUsage], float] = lambda usage: 0.0,
         directory: str = ".",
+        permissions: PermissionGate | None = None,
+        rules: Sequence[PermissionRule] = (),
+        project_id: str = "",
     ) -> None:
         self.session = session
         self.agent = agent
@@ -109,6 +120,9 @@ class AISession:
         self.max_output_tokens = max_output_tokens
         self.cost_of = cost_of
         self.directory = directory
+        self.permissions = permissions or PermissionGate(auto_confirm=True)
+        self.rules = list(rules)
+        self.project_id = project_id
         self._abort = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
 
@@ -439,6 +453,30 @@ class AISession:
             await self._save_part(part)
             await self._publish(ev.TOOL_ERROR, {"part": part, "error": state.error})
             return
+
+        async def ask(permission: str, patterns: list[str], metadata: dict[str, Any]) -> None:
+            request = PermissionRequest(
+                permission=permission,
+                patterns=patterns,
+                agent=self.agent.name,
+                session_id=self.session.id,
+                tool=call.name,
+                call_id=call.call_id,
+                metadata=metadata,
+            )
+            await self.permissions.check(request, self.rules, project_id=self.project_id)
+
+        tool = self.executor.registry.get(call.name)
+        try:
+            if tool is None:
+                raise PermissionDeniedError(self.executor.unknown_tool_message(call.name))
+            patterns = tool.permission_patterns(state.input)
+            await ask(permission_key(call.name), patterns, {"input": state.input})
+        except PermissionDeniedError as exc:
+            _set_error(part, str(exc))
+            await self._save_part(part)
+            await self._publish(ev.TOOL_ERROR, {"part": part, "error": state.error})
+            return
         state.status = "running"
         await self._save_part(part)
         await self._publish(ev.TOOL_STARTED, {"part": part})
@@ -459,6 +497,7 @@ class AISession:
             working_dir=self.directory,
             messages=history,
             _on_metadata=on_metadata,
+            _on_ask=ask,
         )
         try:
             outcome = await self.executor.run(call.name, state.input, ctx)

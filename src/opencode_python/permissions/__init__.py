@@ -6,6 +6,7 @@ Pure logic; who answers an ``ask`` is decided by the caller.
 from ..core.models import PermissionAction, PermissionRule
 from .bash_commands import command_prefix, split_commands
 from .filter import ToolPermissionFilter
+from .gate import Approver, PermissionGate, PermissionReply, PermissionRequest
 from .rules import (
     DEFAULT_RULES,
     EDIT_TOOLS,
@@ -20,7 +21,11 @@ from .wildcard import wildcard_match
 __all__ = [
     "DEFAULT_RULES",
     "EDIT_TOOLS",
+    "Approver",
     "PermissionAction",
+    "PermissionGate",
+    "PermissionReply",
+    "PermissionRequest",
     "PermissionRule",
     "Ruleset",
     "ToolPermissionFilter",

@@ -18,6 +18,8 @@ from ..core.errors import ConfigError, OpenCodeError
 from ..core.events import Event, EventBus
 from ..core.models import MessageWithParts, Session, TokenUsage
 from ..core.version import VERSION
+from ..permissions.filter import ToolPermissionFilter
+from ..permissions.gate import Approver, PermissionGate
 from ..providers.base import Provider, ToolSchema
 from ..providers.catalog import ModelInfo, cost_of
 from ..providers.config import ProviderConfig
@@ -64,6 +66,9 @@ class OpenCodeAsyncClient:
         self.tools = ToolRegistry()
         self.executor = ToolExecutionManager(self.tools, timeout=self.config.tool_timeout)
         self.retry = RetryPolicy(max_retries=self.config.max_retries)
+        self.permissions = PermissionGate(
+            config_rules=self.config.permission, auto_confirm=self.config.auto_confirm
+        )
         self._callbacks = CallbackHub(
             self.events,
             progress=self.config.enable_progress,
@@ -144,6 +149,11 @@ class OpenCodeAsyncClient:
         elif settings:
             raise ConfigError("settings go with a provider id, not with a config or provider")
         self.providers.register(provider)
+
+    def on_permission(self, approver: Approver) -> None:
+        """Let ``approver(request)`` answer ``ask`` rules: ``"once"``, ``"always"``,
+        ``"reject"``, or a ``PermissionReply`` carrying a message for the model."""
+        self.permissions.approver = approver
 
     def on_progress(self, callback: ProgressCallback) -> None:
         """Call ``callback(current, message)`` at each step and tool of a run."""
@@ -296,6 +306,12 @@ class OpenCodeAsyncClient:
             agent.prompt or DEFAULT_PROMPT,
             environment_block(directory, is_git_repo=project.vcs == "git"),
         ]
+        rules = self.permissions.rules_for(
+            project_id=project.id,
+            agent=agent.name,
+            agent_rules=agent.permission,
+            session_rules=session.permission,
+        )
         return AISession(
             session=session,
             agent=agent,
@@ -304,17 +320,25 @@ class OpenCodeAsyncClient:
             store=self.store,
             bus=self.events,
             executor=self.executor,
-            tools=self._tool_schemas(),
+            tools=self._tool_schemas(ToolPermissionFilter(rules)),
             system=system,
             retry=self.retry,
             max_steps=self.config.max_steps,
             max_output_tokens=info.max_output,
             cost_of=_pricing(info),
             directory=str(directory),
+            permissions=self.permissions,
+            rules=rules,
+            project_id=project.id,
         )
 
-    def _tool_schemas(self) -> list[ToolSchema]:
-        return [ToolSchema(m.id, m.description, m.parameters) for m in self.tools.list()]
+    def _tool_schemas(self, visibility: ToolPermissionFilter) -> list[ToolSchema]:
+        """The tools the model is offered: registered ones its rules do not deny outright."""
+        return [
+            ToolSchema(m.id, m.description, m.parameters)
+            for m in self.tools.list()
+            if visibility.is_visible(m.id)
+        ]
 
 
 def _pricing(info: ModelInfo) -> Any:

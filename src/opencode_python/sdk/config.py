@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..core.models import PermissionRule
+from ..permissions.rules import from_config
 from ..providers.config import ProviderConfig
 
 
@@ -16,7 +18,9 @@ class SDKConfig(BaseModel):
     ``storage_path`` is a directory (default: the platform data dir); ``project_dir`` the
     project the agents work on (default: the current directory); ``model`` a
     ``provider/model`` name; ``providers`` maps a provider id to a ``ProviderConfig`` or
-    a plain dict such as ``{"api_key": ..., "base_url": ...}``.
+    a plain dict such as ``{"api_key": ..., "base_url": ...}``. ``permission`` takes
+    rules or opencode.json shorthand; ``auto_confirm`` answers an ``ask`` rule when no
+    approver is registered (True allows, False rejects).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -25,6 +29,7 @@ class SDKConfig(BaseModel):
     project_dir: Path | None = None
     model: str | None = None
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    permission: list[PermissionRule] = Field(default_factory=list)
     auto_confirm: bool = False
     enable_progress: bool = True
     enable_notifications: bool = True
@@ -46,6 +51,12 @@ class SDKConfig(BaseModel):
                 item = {"provider_id": key, **item}
             out[key] = item
         return out
+
+    @field_validator("permission", mode="before")
+    @classmethod
+    def _permission_shorthand(cls, value: Any) -> Any:
+        """Accept opencode.json shorthand (``"allow"``, ``{key: action}``, ...) or rules."""
+        return from_config(value)
 
     @field_validator("model")
     @classmethod

@@ -18,6 +18,7 @@ from ..agents.agent import Agent
 from ..agents.result import AgentResult
 from ..core.events import Event, EventBus
 from ..core.models import MessageWithParts, Session
+from ..permissions.gate import Approver
 from ..providers.base import Provider
 from ..providers.config import ProviderConfig
 from ..tools.framework import Tool
@@ -83,6 +84,10 @@ class OpenCodeSyncClient:
 
     def register_provider(self, provider: ProviderConfig | Provider | str, **settings: Any) -> None:
         self.client.register_provider(provider, **settings)
+
+    def on_permission(self, approver: Approver) -> None:
+        """``approver`` runs on the client's background thread."""
+        self.client.on_permission(approver)
 
     def on_progress(self, callback: ProgressCallback) -> None:
         self.client.on_progress(callback)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from ..core.errors import AbortedError, ToolArgumentsError
+from ..core.errors import AbortedError, PermissionDeniedError, ToolArgumentsError
 from .framework import ToolContext, ToolRegistry, ToolResult
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,8 @@ class ToolExecutionManager:
             )
         except AbortedError:
             return ToolOutcome("error", args, error="Tool execution was aborted.")
+        except PermissionDeniedError as exc:
+            return ToolOutcome("error", args, error=str(exc))
         except Exception as exc:
             return ToolOutcome("error", args, error=f"{type(exc).__name__}: {exc}")
         if not isinstance(result, ToolResult):

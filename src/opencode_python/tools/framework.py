@@ -41,6 +41,7 @@ class ToolResult:
 
 
 MetadataCallback = Callable[[str | None, dict[str, Any]], Awaitable[None]]
+AskCallback = Callable[[str, list[str], dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -61,6 +62,7 @@ class ToolContext:
     messages: Sequence[MessageWithParts] = ()
     extra: dict[str, Any] = field(default_factory=dict)
     _on_metadata: MetadataCallback | None = None
+    _on_ask: AskCallback | None = None
 
     async def update_metadata(
         self, title: str | None = None, metadata: dict[str, Any] | None = None
@@ -68,6 +70,17 @@ class ToolContext:
         """Publish progress of the running tool (a title, partial output in metadata)."""
         if self._on_metadata is not None:
             await self._on_metadata(title, metadata or {})
+
+    async def ask(
+        self, permission: str, patterns: list[str], metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Check ``permission`` for ``patterns`` through the client's rules and approver.
+
+        Returns when allowed; raises ``PermissionDeniedError`` (which the model reads)
+        when a rule denies it or the user rejects it.
+        """
+        if self._on_ask is not None:
+            await self._on_ask(permission, patterns, metadata or {})
 
 
 class Tool(ABC):
@@ -79,6 +92,15 @@ class Tool(ABC):
     def parameters(self) -> dict[str, Any]:
         """The JSON schema of the arguments object. Override when the tool takes any."""
         return EMPTY_SCHEMA
+
+    def permission_patterns(self, args: dict[str, Any]) -> list[str]:
+        """The subjects a call is checked against before it runs (the loop enforces it).
+
+        The permission key is the tool id (``edit`` for the edit tools); the default
+        subject is ``*``. Override to name what a call touches (a path, a command), so
+        rules such as ``{"deploy": {"prod": "deny"}}`` can tell calls apart.
+        """
+        return ["*"]
 
     @abstractmethod
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:

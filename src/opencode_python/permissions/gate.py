@@ -1,0 +1,143 @@
+"""The permission gate: evaluates rules for a tool call and, on ``ask``, asks someone.
+
+Rule sets are layered (defaults, config, agent, session, approvals) and the last match
+wins. An ``ask`` goes to the approver callback when one is set; without one,
+``auto_confirm`` decides. ``always`` answers become allow rules scoped to the project
+and agent that received them, so an approval never leaks to another agent.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..core.errors import PermissionDeniedError
+from ..core.models import PermissionRule
+from .rules import DEFAULT_RULES, Ruleset, evaluate
+
+Reply = Literal["once", "always", "reject"]
+
+
+@dataclass(slots=True)
+class PermissionRequest:
+    """What an approver is asked: may ``agent`` use ``permission`` on ``patterns``?"""
+
+    permission: str
+    patterns: list[str]
+    agent: str
+    session_id: str
+    tool: str | None = None
+    call_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    always_patterns: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PermissionReply:
+    """The answer: ``once``, ``always`` or ``reject``, with an optional note for the model."""
+
+    reply: Reply
+    message: str | None = None
+
+
+ApproverResult = PermissionReply | Reply
+Approver = Callable[[PermissionRequest], Awaitable[ApproverResult] | ApproverResult]
+
+
+class PermissionGate:
+    """Decides tool calls for one client. ``always`` approvals live in ``approvals``."""
+
+    def __init__(
+        self,
+        *,
+        config_rules: Sequence[PermissionRule] = (),
+        auto_confirm: bool = False,
+        approver: Approver | None = None,
+    ) -> None:
+        self.config_rules: Ruleset = list(config_rules)
+        self.auto_confirm = auto_confirm
+        self.approver = approver
+        self.approvals: dict[tuple[str, str], Ruleset] = {}
+
+    def rules_for(
+        self,
+        *,
+        project_id: str,
+        agent: str,
+        agent_rules: Sequence[PermissionRule] = (),
+        session_rules: Sequence[PermissionRule] = (),
+    ) -> Ruleset:
+        """The rules that apply to ``agent``, in evaluation order, before approvals.
+
+        ``check`` adds the ``always`` approvals of the moment, so one given mid-run
+        applies to the rest of that run.
+        """
+        return [*DEFAULT_RULES, *self.config_rules, *agent_rules, *session_rules]
+
+    async def check(
+        self, request: PermissionRequest, rules: Sequence[PermissionRule], *, project_id: str
+    ) -> None:
+        """Return when every pattern is allowed; raise ``PermissionDeniedError`` otherwise.
+
+        The error's message is written for the model: it says what was refused and why.
+        """
+        rules = [*rules, *self.approvals.get((project_id, request.agent), ())]
+        asked: list[str] = []
+        for pattern in request.patterns:
+            rule = evaluate(request.permission, pattern, rules)
+            if rule.action == "deny":
+                raise PermissionDeniedError(
+                    f"Permission denied: {request.permission} {pattern!r} is not allowed for "
+                    f"agent {request.agent!r} (rule {rule.permission} {rule.pattern!r} deny). "
+                    "Do not retry this call; try another approach or ask the user."
+                )
+            if rule.action == "ask":
+                asked.append(pattern)
+        if not asked:
+            return
+        pending = PermissionRequest(
+            permission=request.permission,
+            patterns=asked,
+            agent=request.agent,
+            session_id=request.session_id,
+            tool=request.tool,
+            call_id=request.call_id,
+            metadata=request.metadata,
+            always_patterns=request.always_patterns or asked,
+        )
+        reply = await self._ask(pending)
+        if reply.reply == "reject":
+            note = f" The user said: {reply.message}" if reply.message else ""
+            raise PermissionDeniedError(
+                f"The user rejected permission for {request.permission} "
+                f"{', '.join(repr(p) for p in asked)}.{note}"
+            )
+        if reply.reply == "always":
+            scoped = self.approvals.setdefault((project_id, request.agent), [])
+            scoped.extend(
+                PermissionRule(permission=request.permission, pattern=p, action="allow")
+                for p in pending.always_patterns
+            )
+
+    async def _ask(self, request: PermissionRequest) -> PermissionReply:
+        if self.approver is None:
+            if self.auto_confirm:
+                return PermissionReply("once")
+            raise PermissionDeniedError(
+                f"Permission for {request.permission} "
+                f"{', '.join(repr(p) for p in request.patterns)} needs approval, and no "
+                "approver is set. The app can register one with client.on_permission(...), "
+                "allow it in SDKConfig(permission=...), or set auto_confirm=True."
+            )
+        answer = self.approver(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if isinstance(answer, str):
+            answer = PermissionReply(answer)
+        if answer.reply not in ("once", "always", "reject"):
+            raise PermissionDeniedError(
+                f"the approver answered {answer.reply!r}; expected 'once', 'always' or 'reject'"
+            )
+        return answer

@@ -4,7 +4,7 @@ Each block runs alone (no state carries over from the block before it), in a tem
 directory, with the user's data and config dirs pointed into that directory, real
 model requests blocked and no API keys in the environment: the examples must work
 offline, against the scripted model of ``opencode_python.testing``. A block whose
-first line is ``# not run`` is shown to readers but skipped here.
+first line is ``# not run`` (or ``# not run: why``) is shown to readers but skipped.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ class Block:
 
     @property
     def skipped(self) -> bool:
-        first = self.code.lstrip("\n").split("\n", 1)[0].strip()
-        return first.lower() == NOT_RUN_MARKER
+        first = self.code.lstrip("\n").split("\n", 1)[0].strip().lower()
+        return first == NOT_RUN_MARKER or first.startswith(NOT_RUN_MARKER + ":")
 
 
 def python_blocks(doc: str, text: str) -> list[Block]:
@@ -161,12 +161,16 @@ def test_block_extraction_and_the_not_run_marker() -> None:
             "# not run",
             "print(2)",
             "```",
+            "```py",
+            "# not run: needs a real key",
+            "```",
         ]
     )
     blocks = python_blocks("x.md", text)
     assert [(b.line, b.code, b.skipped) for b in blocks] == [
         (2, "print(1)\n", False),
         (8, "# not run\nprint(2)\n", True),
+        (12, "# not run: needs a real key\n", True),
     ]
     with pytest.raises(ValueError, match="never closed"):
         python_blocks("x.md", "```python\nprint(1)\n")

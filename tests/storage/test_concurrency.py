@@ -68,7 +68,9 @@ async def test_processes_write_the_same_file_at_once(db_path: Path) -> None:
     ]
     for writer in writers:
         assert writer.stdout is not None
-        assert await writer.stdout.readline() == b"ready\n"
+        if await writer.stdout.readline() != b"ready\n":
+            _, stderr = await writer.communicate()
+            raise AssertionError(f"a writer failed to open the store:\n{stderr.decode()}")
 
     async with SQLiteStore(db_path) as store:
         for writer in writers:

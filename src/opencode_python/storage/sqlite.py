@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -227,7 +228,7 @@ class SQLiteStore(Store):
         try:
             await db
             for pragma in _PRAGMAS:
-                await db.execute(pragma)
+                await _execute_patiently(db, pragma)
             await self._migrate(db)
         except BaseException as exc:
             await db.close()
@@ -615,3 +616,18 @@ def _parse_export(
     for child in children:
         _parse_export(child, into, parent_id=session.id)
     return session
+
+
+async def _execute_patiently(db: aiosqlite.Connection, sql: str) -> None:
+    """Run a setup statement, retrying the brief ``locked`` SQLite reports without
+    calling the busy handler (switching a brand-new file to WAL while another process
+    does the same)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await db.execute(sql)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.01)

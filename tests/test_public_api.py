@@ -234,6 +234,8 @@ def _render_class(name: str, cls: type) -> list[str]:
             if field.metadata:
                 text += "  # " + ", ".join(_constraint(m) for m in field.metadata)
             lines.append(text)
+    elif getattr(cls, "_is_protocol", False):
+        pass  # a Protocol is not built; its __init__ is typing's and varies by version
     elif (signature := _signature(cls)) != "(...)":  # exceptions take Exception's *args
         lines.append(f"    __init__{signature}")
     lines += [f"    {member}" for member in _class_members(cls)]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
-from opencode_python import AgentResult, OpenCodeAsyncClient
+from opencode_python import AgentResult, OpenCodeAsyncClient, Tool, ToolContext, ToolResult
 from opencode_python.core import events as ev
 from opencode_python.core.events import Event
 from opencode_python.core.models import TextPart, TokenUsage, ToolPart
 from opencode_python.providers.catalog import cost_of
 from opencode_python.testing import ScriptedLLMServer, ScriptedToolCall, Turn
+from opencode_python.tools import ToolAttachment
 
 from ..conftest import ClientFactory
 from ..tools_for_tests import AddTool, FailingTool, SleepTool
@@ -253,3 +255,41 @@ async def test_second_prompt_sees_the_first_conversation(make_client: ClientFact
     assert result.response == "Your name is Ada."
     assert [m["role"] for m in history if m["role"] != "system"] == ["user", "assistant", "user"]
     assert history[-2]["content"] == "Nice to meet you, Ada."
+
+
+async def test_a_tool_unregistered_mid_run_is_refused_not_crashed(
+    make_client: ClientFactory,
+) -> None:
+    call = ScriptedToolCall("add", {"a": 1, "b": 1})
+
+    with ScriptedLLMServer([Turn(tool_calls=[call], delay=0.2), Turn(text="ok")]) as server:
+        client = make_client(server)
+        await client.register_tool(AddTool())
+        session = await client.create_session()
+        run = asyncio.create_task(client.prompt(session.id, "add"))
+        await asyncio.sleep(0.05)  # the run has offered the tool; now it goes away
+        await client.tools.unregister("add")
+        result = await run
+        sent_back = dict(server.requests[1].tool_results)
+    assert result.error is None
+    assert "'add' is not available" in sent_back[call.call_id]
+
+
+async def test_tool_attachments_are_stored_with_the_call(make_client: ClientFactory) -> None:
+    class Snapshot(Tool):
+        id = "snapshot"
+        description = "Take a picture."
+
+        async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+            picture = ToolAttachment("image/png", "data:image/png;base64,iVBORw0K", "shot.png")
+            return ToolResult(output="took a picture", attachments=[picture])
+
+    turns = [Turn(tool_calls=[ScriptedToolCall("snapshot", {})]), Turn(text="nice")]
+    with ScriptedLLMServer(turns) as server:
+        client = make_client(server)
+        await client.register_tool(Snapshot())
+        session = await client.create_session()
+        await client.prompt(session.id, "snap")
+    messages = await client.get_messages(session.id)
+    tool = next(p for p in messages[1].parts if isinstance(p, ToolPart))
+    assert [(a.mime, a.filename) for a in tool.state.attachments] == [("image/png", "shot.png")]

@@ -16,6 +16,7 @@ from opencode_python import (
     NotFoundError,
     Notification,
     OpenCodeAsyncClient,
+    OpenCodeError,
     OpenCodeSyncClient,
     SDKConfig,
 )
@@ -206,3 +207,12 @@ async def test_sync_client_works_inside_a_running_event_loop(tmp_path: Path) -> 
         finally:
             client.close()
     assert result.response == "from a notebook"
+
+
+async def test_a_closed_client_says_so(tmp_path: Path) -> None:
+    client = OpenCodeAsyncClient(SDKConfig(storage_path=tmp_path, project_dir=tmp_path))
+    await client.create_session()
+    await client.close()
+    await client.close()
+    with pytest.raises(OpenCodeError, match="this client is closed"):
+        await client.list_sessions()

@@ -24,6 +24,7 @@ from ..core.errors import (
 )
 from ..core.events import EventBus
 from ..core.models import (
+    Attachment,
     Message,
     MessageError,
     MessageWithParts,
@@ -441,7 +442,7 @@ class AISession:
             _set_error(part, "Not run: the step limit was reached, so tools are disabled.")
             await self._save_part(part)
             return
-        if call.name not in self.allowed_tools:
+        if call.name not in self.allowed_tools or call.name not in self.executor.registry:
             _set_error(part, self._refusal(call.name))
             await self._save_part(part)
             await self._publish(ev.TOOL_ERROR, {"part": part, "error": state.error})
@@ -514,6 +515,10 @@ class AISession:
             state.output = outcome.result.output
             state.title = outcome.result.title or state.title
             state.metadata.update(outcome.result.metadata)
+            state.attachments = [
+                Attachment(mime=a.mime, url=a.url, filename=a.filename)
+                for a in outcome.result.attachments or ()
+            ]
             if state.time is not None:
                 state.time.end = now_ms()
             await self._save_part(part)

@@ -161,6 +161,14 @@ class ReasoningPart(_PartBase):
 ToolStatus = Literal["pending", "running", "completed", "error"]
 
 
+class Attachment(_Model):
+    """A file a tool produced (an image it read, say), as a URL or a data URL."""
+
+    mime: str
+    url: str
+    filename: str | None = None
+
+
 class ToolState(_Model):
     """Where a tool call stands. ``error`` holds the message when ``status`` is error."""
 
@@ -171,6 +179,7 @@ class ToolState(_Model):
     error: str | None = None
     title: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[Attachment] = Field(default_factory=list)
     time: PartTime | None = None
 
 

@@ -1,7 +1,8 @@
 """Model providers: the neutral contract, the OpenAI and Anthropic adapters, the model
 catalog (limits, prices, cost), retry policy, the real-request guard and the registry."""
 
-from .anthropic_provider import AnthropicProvider
+from typing import TYPE_CHECKING, Any
+
 from .base import (
     ChatMessage,
     ChatRequest,
@@ -23,9 +24,26 @@ from .base import (
 from .catalog import ModelCatalog, ModelInfo, cost_of
 from .config import ModelOverride, ProviderConfig, ProviderKind
 from .guard import block_real_requests, real_requests_blocked
-from .openai_provider import OpenAIProvider
 from .registry import ProviderRegistry
 from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from .anthropic_provider import AnthropicProvider
+    from .openai_provider import OpenAIProvider
+
+
+def __getattr__(name: str) -> Any:
+    """Import an adapter (and its official client) only when it is asked for."""
+    if name == "OpenAIProvider":
+        from .openai_provider import OpenAIProvider
+
+        return OpenAIProvider
+    if name == "AnthropicProvider":
+        from .anthropic_provider import AnthropicProvider
+
+        return AnthropicProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AnthropicProvider",

@@ -12,11 +12,9 @@ import builtins
 from collections.abc import Iterable
 
 from ..core.errors import ConfigError, NotFoundError
-from .anthropic_provider import AnthropicProvider
 from .base import Provider
 from .catalog import ModelCatalog, ModelInfo
 from .config import BUILTIN_PROVIDERS, ProviderConfig
-from .openai_provider import OpenAIProvider
 
 
 class ProviderRegistry:
@@ -177,8 +175,14 @@ class ProviderRegistry:
             await provider.aclose()
 
     def _build(self, config: ProviderConfig) -> Provider:
+        # Imported here: each official client takes most of a second to import, and an
+        # app pays for the one it uses only.
         if config.kind == "anthropic":
+            from .anthropic_provider import AnthropicProvider
+
             return AnthropicProvider(config, catalog=self._catalog)
+        from .openai_provider import OpenAIProvider
+
         return OpenAIProvider(config)
 
     def _is_registered(self, provider_id: str) -> bool:

@@ -108,10 +108,10 @@ class OpenCodeAsyncClient:
             await self._store.close()
 
     async def _ready(self) -> SessionStorage:
-        if self._storage is not None:
-            return self._storage
         if self._closed:
             raise OpenCodeError("this client is closed; create a new OpenCodeAsyncClient")
+        if self._storage is not None:
+            return self._storage
         async with self._open_lock:
             if self._storage is None:
                 if self._store is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from opencode_python.providers.catalog import cost_of
 from opencode_python.testing import ScriptedLLMServer, ScriptedToolCall, Turn
 from opencode_python.tools import ToolAttachment
 
-from ..conftest import ClientFactory
+from ..conftest import ClientFactory, scripted_config
 from ..tools_for_tests import AddTool, FailingTool, SleepTool
 
 STEP_USAGE = [
@@ -293,3 +294,19 @@ async def test_tool_attachments_are_stored_with_the_call(make_client: ClientFact
     messages = await client.get_messages(session.id)
     tool = next(p for p in messages[1].parts if isinstance(p, ToolPart))
     assert [(a.mime, a.filename) for a in tool.state.attachments] == [("image/png", "shot.png")]
+
+
+async def test_tool_timeout_from_config_stops_a_slow_tool(tmp_path: Path) -> None:
+    sleeper = SleepTool()
+    call = ScriptedToolCall("sleep", {"seconds": 30})
+    with ScriptedLLMServer([Turn(tool_calls=[call]), Turn(text="too slow")]) as server:
+        config = scripted_config(server, "openai", tmp_path)
+        config.tool_timeout = 0.2
+        async with OpenCodeAsyncClient(config) as client:
+            await client.register_tool(sleeper)
+            session = await client.create_session()
+            result = await client.prompt(session.id, "sleep")
+        sent_back = dict(server.requests[1].tool_results)
+    assert result.response == "too slow"
+    assert sent_back[call.call_id] == "Tool 'sleep' timed out after 0.2 s."
+    assert sleeper.cancelled == 1

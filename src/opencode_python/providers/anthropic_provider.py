@@ -18,7 +18,7 @@ import httpx2
 from anthropic import types as wire
 from anthropic.types.message_create_params import MessageCreateParamsBase
 
-from ..core.errors import BrokenStreamError, ProviderAuthError, ProviderError
+from ..core.errors import BrokenStreamError, ProviderError
 from ..core.models import CacheUsage, FinishReason, TokenUsage
 from .base import (
     ChatMessage,
@@ -37,7 +37,7 @@ from .base import (
 )
 from .catalog import ModelCatalog
 from .config import CLIENT_ARGS, NO_KEY, ProviderConfig, merge_options
-from .guard import check_real_request
+from .relay import check_ready, relay
 from .retry import error_from_status, error_from_transport
 
 _REQUEST_PARAMS = frozenset(MessageCreateParamsBase.__annotations__) | CLIENT_ARGS
@@ -91,43 +91,26 @@ class AnthropicProvider:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Stream one message. Checks the real-request guard before any I/O."""
-        check_real_request(self.id, self._base_url)
-        if self._missing_key:
-            raise ProviderAuthError(
-                f"No API key for {self._config.display_name}. {self._config.missing_key_message()}",
-                provider_id=self.id,
-            )
+        check_ready(self._config, self._base_url, missing_key=self._missing_key)
         params = self._params(request)
-        try:
-            response = await self._client.messages.create(
+
+        async def open_stream() -> Any:
+            return await self._client.messages.create(
                 model=request.model,
                 messages=to_anthropic_messages(request),
                 stream=True,
                 **params,
             )
-        except anthropic.APIError as exc:
-            raise self._map_error(exc, during_stream=False) from exc
-        mapper = EventMapper()
-        try:
-            async for event in response:
-                for mapped in mapper.feed(event):
-                    yield mapped
-        except anthropic.APIError as exc:
-            raise self._map_error(exc, during_stream=True) from exc
-        except httpx2.RequestError as exc:
-            # This client does not wrap transport errors raised while streaming.
-            raise error_from_transport(
-                provider_id=self.id, base_url=self._base_url, error=exc, during_stream=True
-            ) from exc
-        except json.JSONDecodeError as exc:
-            raise BrokenStreamError(
-                f"{self.id} streamed data that is not JSON ({exc}). Trying again may help.",
-                provider_id=self.id,
-            ) from exc
-        finally:
-            await response.close()
-        for mapped in mapper.finish(self.id):
-            yield mapped
+
+        async for event in relay(
+            open_stream,
+            EventMapper(),
+            provider_id=self.id,
+            base_url=self._base_url,
+            api_error=anthropic.APIError,
+            map_error=lambda exc, during: self._map_error(exc, during_stream=during),
+        ):
+            yield event
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:
         max_tokens = request.max_output_tokens

@@ -21,7 +21,7 @@ from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 from openai.types.chat.completion_create_params import CompletionCreateParamsBase
 from openai.types.completion_usage import CompletionUsage
 
-from ..core.errors import BrokenStreamError, ProviderAuthError, ProviderError
+from ..core.errors import BrokenStreamError, ProviderError
 from ..core.models import CacheUsage, FinishReason, TokenUsage
 from .base import (
     ChatMessage,
@@ -38,7 +38,7 @@ from .base import (
     ToolResultBlock,
 )
 from .config import CLIENT_ARGS, NO_KEY, ProviderConfig, merge_options
-from .guard import check_real_request
+from .relay import check_ready, relay
 from .retry import error_from_status, error_from_transport
 
 _REQUEST_PARAMS = frozenset(CompletionCreateParamsBase.__annotations__) | CLIENT_ARGS
@@ -84,41 +84,25 @@ class OpenAIProvider:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Stream one completion. Checks the real-request guard before any I/O."""
-        check_real_request(self.id, self._base_url)
-        if self._missing_key:
-            raise ProviderAuthError(
-                f"No API key for {self._config.display_name}. {self._config.missing_key_message()}",
-                provider_id=self.id,
-            )
+        check_ready(self._config, self._base_url, missing_key=self._missing_key)
         params = self._params(request)
-        try:
-            response = await self._client.chat.completions.create(
+
+        async def open_stream() -> Any:
+            return await self._client.chat.completions.create(
                 model=request.model,
                 messages=to_openai_messages(request),
                 stream=True,
                 **params,
             )
-        except openai.APIError as exc:
-            raise self._map_error(exc, during_stream=False) from exc
-        mapper = ChunkMapper()
-        try:
-            async for chunk in response:
-                for event in mapper.feed(chunk):
-                    yield event
-        except openai.APIError as exc:
-            raise self._map_error(exc, during_stream=True) from exc
-        except httpx2.RequestError as exc:
-            raise error_from_transport(
-                provider_id=self.id, base_url=self._base_url, error=exc, during_stream=True
-            ) from exc
-        except json.JSONDecodeError as exc:
-            raise BrokenStreamError(
-                f"{self.id} streamed data that is not JSON ({exc}). Trying again may help.",
-                provider_id=self.id,
-            ) from exc
-        finally:
-            await response.close()
-        for event in mapper.finish(self.id):
+
+        async for event in relay(
+            open_stream,
+            ChunkMapper(),
+            provider_id=self.id,
+            base_url=self._base_url,
+            api_error=openai.APIError,
+            map_error=lambda exc, during: self._map_error(exc, during_stream=during),
+        ):
             yield event
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:

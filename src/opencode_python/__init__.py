@@ -16,7 +16,7 @@ from .core.version import VERSION
 from .permissions import PermissionReply, PermissionRequest
 from .providers import ProviderConfig, ProviderRegistry
 from .sdk import Notification, OpenCodeAsyncClient, OpenCodeSyncClient, SDKConfig
-from .tools import Tool, ToolContext, ToolRegistry, ToolResult
+from .tools import Tool, ToolContext, ToolRegistry, ToolResult, tool
 
 __version__ = VERSION
 
@@ -49,4 +49,5 @@ __all__ = [
     "ToolRegistry",
     "ToolResult",
     "__version__",
+    "tool",
 ]

@@ -144,7 +144,7 @@ async def test_bad_arguments_and_failing_tools_become_results_the_model_reads(
 
 async def test_tool_calls_of_one_step_run_concurrently(make_client: ClientFactory) -> None:
     sleeper = SleepTool()
-    calls = [ScriptedToolCall("sleep", {"seconds": 0.4}) for _ in range(3)]
+    calls = [ScriptedToolCall("sleep", {"seconds": s}) for s in (0.4, 0.41, 0.42)]
     with ScriptedLLMServer([Turn(tool_calls=calls), Turn(text="rested")]) as server:
         client = make_client(server)
         await client.register_tool(sleeper)
@@ -212,6 +212,7 @@ async def test_abort_stops_running_tools_and_leaves_the_session_consistent(
         client.events.subscribe(ev.TOOL_STARTED, lambda e: started.set())
         run = asyncio.create_task(client.prompt(session.id, "sleep long"))
         await asyncio.wait_for(started.wait(), 5)
+        await asyncio.sleep(0.1)  # let the tool get into its sleep
         assert client.abort(session.id)
         result = await asyncio.wait_for(run, 5)
     assert result.error == "The run was aborted."

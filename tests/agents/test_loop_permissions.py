@@ -28,7 +28,7 @@ class DeployTool(Tool):
     def parameters(self) -> dict[str, Any]:
         return {"type": "object", "properties": {"env": {"type": "string"}}, "required": ["env"]}
 
-    def permission_patterns(self, args: dict[str, Any]) -> list[str]:
+    def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
         return [args["env"]]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:

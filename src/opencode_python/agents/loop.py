@@ -9,6 +9,7 @@ so the session never holds duplicate or half-written parts.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +19,7 @@ from ..context.history import to_chat_messages
 from ..core import events as ev
 from ..core.errors import (
     BrokenStreamError,
-    PermissionDeniedError,
     ProviderError,
-    ToolArgumentsError,
 )
 from ..core.events import EventBus
 from ..core.models import (
@@ -41,8 +40,6 @@ from ..core.models import (
     ToolState,
     now_ms,
 )
-from ..permissions.gate import PermissionGate, PermissionRequest
-from ..permissions.rules import permission_key
 from ..providers.base import (
     ChatMessage,
     ChatRequest,
@@ -57,8 +54,9 @@ from ..providers.base import (
 )
 from ..providers.retry import RetryPolicy
 from ..storage.base import Store
-from ..tools.executor import ToolExecutionManager, ToolOutcome
-from ..tools.framework import ToolContext
+from ..tools.doom_loop import canonical_call
+from ..tools.executor import CallScope, ToolExecutionManager, ToolOutcome
+from ..tools.framework import QuestionCallback, ToolContext
 from .agent import Agent
 from .result import AgentResult
 
@@ -102,9 +100,9 @@ class AISession:
         max_output_tokens: int | None = None,
         cost_of: Callable[[TokenUsage], float] = lambda usage: 0.0,
         directory: str = ".",
-        permissions: PermissionGate | None = None,
         rules: Sequence[PermissionRule] = (),
         project_id: str = "",
+        ask_user: QuestionCallback | None = None,
     ) -> None:
         self.session = session
         self.agent = agent
@@ -114,15 +112,15 @@ class AISession:
         self.bus = bus
         self.executor = executor
         self.tools = list(tools)
-        self.allowed_tools = {t.name for t in self.tools}
+        self.allowed_tools = frozenset(t.name for t in self.tools)
         self.system = list(system)
         self.retry = retry or RetryPolicy()
         self.max_steps = max(1, agent.steps or max_steps)
         self.max_output_tokens = max_output_tokens
         self.cost_of = cost_of
         self.directory = directory
-        self.permissions = permissions or PermissionGate(auto_confirm=True)
         self.rules = list(rules)
+        self.ask_user = ask_user
         self.project_id = project_id
         self._abort = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
@@ -212,11 +210,17 @@ class AISession:
 
         tool_parts = [attempt.tool_parts[c.call_id] for c in attempt.calls]
         if tool_parts:
+            earlier = _session_calls(history)
             try:
                 async with asyncio.TaskGroup() as group:
-                    for call in attempt.calls:
+                    for index, call in enumerate(attempt.calls):
                         part = attempt.tool_parts[call.call_id]
-                        group.create_task(self._run_tool(message, call, part, last, history))
+                        previous = earlier + [
+                            canonical_call(c.name, _arguments_of(c)) for c in attempt.calls[:index]
+                        ]
+                        group.create_task(
+                            self._run_tool(message, call, part, last, history, previous)
+                        )
             except asyncio.CancelledError:
                 await self._mark_aborted(message)
                 raise
@@ -435,6 +439,7 @@ class AISession:
         part: ToolPart,
         last: bool,
         history: list[MessageWithParts],
+        previous_calls: list[tuple[str, str]],
     ) -> None:
         state = part.state
         state.time = PartTime()
@@ -442,45 +447,6 @@ class AISession:
             _set_error(part, "Not run: the step limit was reached, so tools are disabled.")
             await self._save_part(part)
             return
-        if call.name not in self.allowed_tools or call.name not in self.executor.registry:
-            _set_error(part, self._refusal(call.name))
-            await self._save_part(part)
-            await self._publish(ev.TOOL_ERROR, {"part": part, "error": state.error})
-            return
-        try:
-            state.input = self.executor.parse_arguments(call.name, call.arguments)
-        except ToolArgumentsError as exc:
-            _set_error(part, str(exc))
-            await self._save_part(part)
-            await self._publish(ev.TOOL_ERROR, {"part": part, "error": state.error})
-            return
-
-        async def ask(permission: str, patterns: list[str], metadata: dict[str, Any]) -> None:
-            request = PermissionRequest(
-                permission=permission,
-                patterns=patterns,
-                agent=self.agent.name,
-                session_id=self.session.id,
-                tool=call.name,
-                call_id=call.call_id,
-                metadata=metadata,
-            )
-            await self.permissions.check(request, self.rules, project_id=self.project_id)
-
-        tool = self.executor.registry.get(call.name)
-        try:
-            if tool is None:
-                raise PermissionDeniedError(self.executor.unknown_tool_message(call.name))
-            patterns = tool.permission_patterns(state.input)
-            await ask(permission_key(call.name), patterns, {"input": state.input})
-        except PermissionDeniedError as exc:
-            _set_error(part, str(exc))
-            await self._save_part(part)
-            await self._publish(ev.TOOL_ERROR, {"part": part, "error": state.error})
-            return
-        state.status = "running"
-        await self._save_part(part)
-        await self._publish(ev.TOOL_STARTED, {"part": part})
 
         async def on_metadata(title: str | None, metadata: dict[str, Any]) -> None:
             if title is not None:
@@ -488,20 +454,36 @@ class AISession:
             state.metadata.update(metadata)
             await self._save_part(part)
 
+        async def on_start(args: dict[str, Any]) -> None:
+            state.input = args
+            state.status = "running"
+            await self._save_part(part)
+            await self._publish(ev.TOOL_STARTED, {"part": part})
+
         ctx = ToolContext(
             session_id=self.session.id,
             message_id=message.id,
             agent=self.agent.name,
             abort=self._abort,
             call_id=call.call_id,
+            tool=call.name,
             directory=self.directory,
             working_dir=self.directory,
             messages=history,
+            store=self.store,
             _on_metadata=on_metadata,
-            _on_ask=ask,
+            _on_question=self.ask_user,
+        )
+        scope = CallScope(
+            rules=self.rules,
+            project_id=self.project_id,
+            offered=self.allowed_tools,
+            previous_calls=previous_calls,
         )
         try:
-            outcome = await self.executor.run(call.name, state.input, ctx)
+            outcome = await self.executor.execute_call(
+                call.name, call.arguments, ctx, scope, on_start=on_start
+            )
         except asyncio.CancelledError:
             _set_error(part, ABORTED)
             await self._save_part(part)
@@ -510,6 +492,8 @@ class AISession:
 
     async def _finish_tool(self, part: ToolPart, outcome: ToolOutcome) -> None:
         state = part.state
+        if outcome.input and not state.input:
+            state.input = outcome.input
         if outcome.status == "completed" and outcome.result is not None:
             state.status = "completed"
             state.output = outcome.result.output
@@ -527,13 +511,6 @@ class AISession:
             _set_error(part, outcome.error or "the tool failed")
             await self._save_part(part)
             await self._publish(ev.TOOL_ERROR, {"part": part, "error": state.error})
-
-    def _refusal(self, name: str) -> str:
-        offered = ", ".join(sorted(self.allowed_tools)) or "none"
-        return (
-            f"Tool {name!r} is not available to agent {self.agent.name!r} here. "
-            f"Available tools: {offered}."
-        )
 
     # --- storage and events ------------------------------------------------------------
 
@@ -571,6 +548,24 @@ class AISession:
 
     async def _publish(self, event_type: str, data: dict[str, Any]) -> None:
         await self.bus.publish(event_type, data, session_id=self.session.id)
+
+
+def _session_calls(history: Sequence[MessageWithParts]) -> list[tuple[str, str]]:
+    """Every tool call the session made so far, as the doom-loop check compares them."""
+    return [
+        canonical_call(p.tool, p.state.input)
+        for m in history
+        for p in m.parts
+        if isinstance(p, ToolPart) and p.state.status in ("completed", "error")
+    ]
+
+
+def _arguments_of(call: ToolCall) -> dict[str, Any]:
+    try:
+        value = json.loads(call.arguments or "{}")
+    except json.JSONDecodeError:
+        return {"raw": call.arguments}
+    return value if isinstance(value, dict) else {"raw": call.arguments}
 
 
 def _set_error(part: ToolPart, error: str) -> None:

@@ -68,6 +68,19 @@ class PermissionRule(_Model):
     action: PermissionAction
 
 
+class Approval(_Model):
+    """An ``always`` answer kept for one project and agent: an allow rule that persists."""
+
+    project_id: str
+    agent: str
+    permission: str
+    pattern: str
+    created: int = Field(default_factory=now_ms)
+
+    def rule(self) -> PermissionRule:
+        return PermissionRule(permission=self.permission, pattern=self.pattern, action="allow")
+
+
 # --- sessions ------------------------------------------------------------------------
 
 
@@ -241,6 +254,23 @@ def parse_part(data: str | bytes | dict[str, Any]) -> Part:
     if isinstance(data, dict):
         return PART_ADAPTER.validate_python(data)
     return PART_ADAPTER.validate_json(data)
+
+
+class ToolExecution(_Model):
+    """One tool call as the executor ran it, kept for history and audit."""
+
+    id: str = Field(default_factory=lambda: new_id("tool_execution"))
+    session_id: str
+    message_id: str
+    call_id: str
+    tool: str
+    agent: str = ""
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    status: Literal["running", "completed", "error"] = "running"
+    title: str | None = None
+    output: str | None = None
+    error: str | None = None
+    time: PartTime = Field(default_factory=PartTime)
 
 
 class MessageWithParts(_Model):

@@ -3,7 +3,8 @@
 Rule sets are layered (defaults, config, agent, session, approvals) and the last match
 wins. An ``ask`` goes to the approver callback when one is set; without one,
 ``auto_confirm`` decides. ``always`` answers become allow rules scoped to the project
-and agent that received them, so an approval never leaks to another agent.
+and agent that received them, so an approval never leaks to another agent; with a
+store they persist across restarts and can be listed and revoked.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..core.errors import PermissionDeniedError
-from ..core.models import PermissionRule
+from ..core.models import Approval, PermissionRule
+from ..storage.base import Store
 from .rules import DEFAULT_RULES, Ruleset, evaluate
 
 Reply = Literal["once", "always", "reject"]
@@ -55,11 +57,46 @@ class PermissionGate:
         config_rules: Sequence[PermissionRule] = (),
         auto_confirm: bool = False,
         approver: Approver | None = None,
+        store: Store | None = None,
     ) -> None:
         self.config_rules: Ruleset = list(config_rules)
         self.auto_confirm = auto_confirm
         self.approver = approver
-        self.approvals: dict[tuple[str, str], Ruleset] = {}
+        self.store = store
+        self._approvals: dict[tuple[str, str], Ruleset] = {}
+
+    async def approvals(self, project_id: str, agent: str) -> Ruleset:
+        """The allow rules ``always`` answers gave this agent in this project."""
+        key = (project_id, agent)
+        cached = self._approvals.get(key)
+        if cached is None:
+            stored = await self.store.list_approvals(project_id, agent=agent) if self.store else []
+            cached = self._approvals[key] = [a.rule() for a in stored]
+        return cached
+
+    async def approve(self, project_id: str, agent: str, permission: str, pattern: str) -> None:
+        """Allow ``permission`` on ``pattern`` for this agent and project from now on."""
+        rules = await self.approvals(project_id, agent)
+        rule = PermissionRule(permission=permission, pattern=pattern, action="allow")
+        if rule not in rules:
+            rules.append(rule)
+        if self.store is not None:
+            await self.store.add_approval(
+                Approval(project_id=project_id, agent=agent, permission=permission, pattern=pattern)
+            )
+
+    async def revoke(self, project_id: str, agent: str, permission: str, pattern: str) -> bool:
+        """Take an approval back; False when there was none."""
+        rules = await self.approvals(project_id, agent)
+        rule = PermissionRule(permission=permission, pattern=pattern, action="allow")
+        found = rule in rules
+        if found:
+            rules.remove(rule)
+        if self.store is not None:
+            found = (
+                await self.store.delete_approval(project_id, agent, permission, pattern) or found
+            )
+        return found
 
     def rules_for(
         self,
@@ -83,7 +120,7 @@ class PermissionGate:
 
         The error's message is written for the model: it says what was refused and why.
         """
-        rules = [*rules, *self.approvals.get((project_id, request.agent), ())]
+        rules = [*rules, *await self.approvals(project_id, request.agent)]
         asked: list[str] = []
         for pattern in request.patterns:
             rule = evaluate(request.permission, pattern, rules)
@@ -115,11 +152,8 @@ class PermissionGate:
                 f"{', '.join(repr(p) for p in asked)}.{note}"
             )
         if reply.reply == "always":
-            scoped = self.approvals.setdefault((project_id, request.agent), [])
-            scoped.extend(
-                PermissionRule(permission=request.permission, pattern=p, action="allow")
-                for p in pending.always_patterns
-            )
+            for pattern in pending.always_patterns:
+                await self.approve(project_id, request.agent, request.permission, pattern)
 
     async def _ask(self, request: PermissionRequest) -> PermissionReply:
         if self.approver is None:

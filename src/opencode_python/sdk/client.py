@@ -16,7 +16,7 @@ from ..context.system_prompt import DEFAULT_PROMPT, environment_block
 from ..core import events as ev
 from ..core.errors import ConfigError, OpenCodeError
 from ..core.events import Event, EventBus
-from ..core.models import MessageWithParts, Session, TokenUsage
+from ..core.models import Approval, MessageWithParts, Session, TokenUsage, ToolExecution
 from ..core.version import VERSION
 from ..permissions.filter import ToolPermissionFilter
 from ..permissions.gate import Approver, PermissionGate
@@ -31,7 +31,7 @@ from ..storage.project import ProjectInfo
 from ..storage.sqlite import SQLiteStore
 from ..storage.store import SessionStorage
 from ..tools.executor import ToolExecutionManager
-from ..tools.framework import Tool, ToolRegistry
+from ..tools.framework import QuestionCallback, Tool, ToolRegistry
 from .callbacks import CallbackHub, NotificationCallback, ProgressCallback
 from .config import SDKConfig
 
@@ -64,11 +64,14 @@ class OpenCodeAsyncClient:
         for provider_config in self.config.providers.values():
             self.providers.register(provider_config)
         self.tools = ToolRegistry()
-        self.executor = ToolExecutionManager(self.tools, timeout=self.config.tool_timeout)
         self.retry = RetryPolicy(max_retries=self.config.max_retries)
         self.permissions = PermissionGate(
             config_rules=self.config.permission, auto_confirm=self.config.auto_confirm
         )
+        self.executor = ToolExecutionManager(
+            self.tools, timeout=self.config.tool_timeout, permissions=self.permissions
+        )
+        self._question_handler: QuestionCallback | None = None
         self._callbacks = CallbackHub(
             self.events,
             progress=self.config.enable_progress,
@@ -114,11 +117,13 @@ class OpenCodeAsyncClient:
             return self._storage
         async with self._open_lock:
             if self._storage is None:
+                db_path = await asyncio.to_thread(database_path, self.config.storage_path)
                 if self._store is None:
-                    self._store = SQLiteStore(
-                        await asyncio.to_thread(database_path, self.config.storage_path)
-                    )
+                    self._store = SQLiteStore(db_path)
                 await self._store.open()
+                self.permissions.store = self._store
+                self.executor.store = self._store
+                self.executor.output_dir = db_path.parent / "tool-output"
                 storage = SessionStorage(
                     store=self._store, project_dir=self.config.resolved_project_dir
                 )
@@ -154,6 +159,29 @@ class OpenCodeAsyncClient:
         """Let ``approver(request)`` answer ``ask`` rules: ``"once"``, ``"always"``,
         ``"reject"``, or a ``PermissionReply`` carrying a message for the model."""
         self.permissions.approver = approver
+
+    def on_question(self, handler: QuestionCallback) -> None:
+        """Let ``handler(questions)`` answer the ``question`` tool: one answer each."""
+        self._question_handler = handler
+
+    async def list_approvals(self, agent: str | None = None) -> list[Approval]:
+        """The ``always`` approvals stored for this project (optionally one agent's)."""
+        await self._ready()
+        assert self._project is not None
+        return await self.store.list_approvals(self._project.id, agent=agent)
+
+    async def revoke_approval(self, agent: str, permission: str, pattern: str) -> bool:
+        """Take back an ``always`` approval; False when there was none."""
+        await self._ready()
+        assert self._project is not None
+        return await self.permissions.revoke(self._project.id, agent, permission, pattern)
+
+    async def get_execution_history(
+        self, session_id: str, limit: int = 100, *, tool: str | None = None
+    ) -> list[ToolExecution]:
+        """The session's most recent tool executions, oldest first."""
+        await self._ready()
+        return await self.store.list_tool_executions(session_id, tool=tool, limit=limit)
 
     def on_progress(self, callback: ProgressCallback) -> None:
         """Call ``callback(current, message)`` at each step and tool of a run."""
@@ -327,9 +355,9 @@ class OpenCodeAsyncClient:
             max_output_tokens=info.max_output,
             cost_of=_pricing(info),
             directory=str(directory),
-            permissions=self.permissions,
             rules=rules,
             project_id=project.id,
+            ask_user=self._question_handler,
         )
 
     def _tool_schemas(self, visibility: ToolPermissionFilter) -> list[ToolSchema]:

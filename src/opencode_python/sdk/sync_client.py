@@ -17,11 +17,11 @@ from typing import Any, Literal, TypeVar
 from ..agents.agent import Agent
 from ..agents.result import AgentResult
 from ..core.events import Event, EventBus
-from ..core.models import MessageWithParts, Session
+from ..core.models import Approval, MessageWithParts, Session, ToolExecution
 from ..permissions.gate import Approver
 from ..providers.base import Provider
 from ..providers.config import ProviderConfig
-from ..tools.framework import Tool
+from ..tools.framework import QuestionCallback, Tool
 from .callbacks import NotificationCallback, ProgressCallback
 from .client import OpenCodeAsyncClient
 from .config import SDKConfig
@@ -88,6 +88,21 @@ class OpenCodeSyncClient:
     def on_permission(self, approver: Approver) -> None:
         """``approver`` runs on the client's background thread."""
         self.client.on_permission(approver)
+
+    def on_question(self, handler: QuestionCallback) -> None:
+        """``handler`` runs on the client's background thread."""
+        self.client.on_question(handler)
+
+    def list_approvals(self, agent: str | None = None) -> list[Approval]:
+        return self._run(self.client.list_approvals(agent))
+
+    def revoke_approval(self, agent: str, permission: str, pattern: str) -> bool:
+        return self._run(self.client.revoke_approval(agent, permission, pattern))
+
+    def get_execution_history(
+        self, session_id: str, limit: int = 100, *, tool: str | None = None
+    ) -> list[ToolExecution]:
+        return self._run(self.client.get_execution_history(session_id, limit, tool=tool))
 
     def on_progress(self, callback: ProgressCallback) -> None:
         self.client.on_progress(callback)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from ..core.models import Message, MessageWithParts, Part, Session
+from ..core.models import Approval, Message, MessageWithParts, Part, Session, ToolExecution
 
 
 class Store(ABC):
@@ -134,3 +134,30 @@ class Store(ABC):
 
     @abstractmethod
     async def delete_state(self, namespace: str, key: str) -> None: ...
+
+    # tool executions
+    @abstractmethod
+    async def save_tool_execution(self, execution: ToolExecution) -> None:
+        """Insert or replace one execution record (written at start and at end)."""
+
+    @abstractmethod
+    async def list_tool_executions(
+        self, session_id: str, *, tool: str | None = None, limit: int | None = 100
+    ) -> list[ToolExecution]:
+        """The most recent ``limit`` executions of a session (optionally of one tool),
+        oldest first."""
+
+    # approvals
+    @abstractmethod
+    async def add_approval(self, approval: Approval) -> None:
+        """Keep an ``always`` approval; adding the same one twice keeps one."""
+
+    @abstractmethod
+    async def list_approvals(self, project_id: str, *, agent: str | None = None) -> list[Approval]:
+        """A project's approvals (optionally one agent's), oldest first."""
+
+    @abstractmethod
+    async def delete_approval(
+        self, project_id: str, agent: str, permission: str, pattern: str
+    ) -> bool:
+        """Revoke one approval; False when there was none."""

@@ -27,7 +27,15 @@ import aiosqlite
 from pydantic import ValidationError
 
 from ..core.errors import NotFoundError, StorageError
-from ..core.models import Message, MessageWithParts, Part, Session, parse_part
+from ..core.models import (
+    Approval,
+    Message,
+    MessageWithParts,
+    Part,
+    Session,
+    ToolExecution,
+    parse_part,
+)
 from .base import Store
 
 BUSY_TIMEOUT_MS = 5000
@@ -67,6 +75,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (namespace, key)
+        ) WITHOUT ROWID""",
+    ),
+    (
+        """CREATE TABLE tool_executions (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            tool TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX tool_executions_session ON tool_executions (session_id, id)",
+        "CREATE INDEX tool_executions_session_tool ON tool_executions (session_id, tool, id)",
+        """CREATE TABLE approvals (
+            project_id TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            permission TEXT NOT NULL,
+            pattern TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            PRIMARY KEY (project_id, agent, permission, pattern)
         ) WITHOUT ROWID""",
     ),
 )
@@ -568,6 +594,77 @@ class SQLiteStore(Store):
             await db.execute(
                 "DELETE FROM kv_state WHERE namespace = ? AND key = ?", (namespace, key)
             )
+
+    # tool executions ---------------------------------------------------------------
+
+    async def save_tool_execution(self, execution: ToolExecution) -> None:
+        async with self._connection() as db:
+            await db.execute(
+                "INSERT INTO tool_executions (id, session_id, tool, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                (execution.id, execution.session_id, execution.tool, execution.model_dump_json()),
+            )
+
+    async def list_tool_executions(
+        self, session_id: str, *, tool: str | None = None, limit: int | None = 100
+    ) -> list[ToolExecution]:
+        sql = "SELECT data FROM tool_executions WHERE session_id = ?"
+        params: list[Any] = [session_id]
+        if tool is not None:
+            sql += " AND tool = ?"
+            params.append(tool)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        async with self._connection() as db:
+            rows = list(await db.execute_fetchall(sql, params))
+        return [ToolExecution.model_validate_json(row[0]) for row in reversed(rows)]
+
+    # approvals ---------------------------------------------------------------------
+
+    async def add_approval(self, approval: Approval) -> None:
+        async with self._connection() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO approvals (project_id, agent, permission, pattern, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    approval.project_id,
+                    approval.agent,
+                    approval.permission,
+                    approval.pattern,
+                    approval.created,
+                ),
+            )
+
+    async def list_approvals(self, project_id: str, *, agent: str | None = None) -> list[Approval]:
+        sql = (
+            "SELECT project_id, agent, permission, pattern, created FROM approvals "
+            "WHERE project_id = ?"
+        )
+        params: list[Any] = [project_id]
+        if agent is not None:
+            sql += " AND agent = ?"
+            params.append(agent)
+        async with self._connection() as db:
+            rows = list(
+                await db.execute_fetchall(sql + " ORDER BY created, permission, pattern", params)
+            )
+        return [
+            Approval(project_id=r[0], agent=r[1], permission=r[2], pattern=r[3], created=r[4])
+            for r in rows
+        ]
+
+    async def delete_approval(
+        self, project_id: str, agent: str, permission: str, pattern: str
+    ) -> bool:
+        async with self._connection() as db:
+            cursor = await db.execute(
+                "DELETE FROM approvals WHERE project_id = ? AND agent = ? AND permission = ? "
+                "AND pattern = ?",
+                (project_id, agent, permission, pattern),
+            )
+            return bool(cursor.rowcount)
 
 
 async def _rollback(db: aiosqlite.Connection) -> None:

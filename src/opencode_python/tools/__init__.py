@@ -1,9 +1,21 @@
 """Tools: the interface, the registry and the executor."""
 
-from .executor import ToolExecutionManager, ToolOutcome
-from .framework import Tool, ToolAttachment, ToolContext, ToolMetadata, ToolRegistry, ToolResult
+from .decorator import FunctionTool, tool
+from .executor import CallScope, ToolExecutionManager, ToolOutcome
+from .framework import (
+    Question,
+    Tool,
+    ToolAttachment,
+    ToolContext,
+    ToolMetadata,
+    ToolRegistry,
+    ToolResult,
+)
 
 __all__ = [
+    "CallScope",
+    "FunctionTool",
+    "Question",
     "Tool",
     "ToolAttachment",
     "ToolContext",
@@ -12,4 +24,5 @@ __all__ = [
     "ToolOutcome",
     "ToolRegistry",
     "ToolResult",
+    "tool",
 ]

@@ -1,4 +1,4 @@
-"""Runs one tool call: parse and validate arguments, run with timeout, catch failures.
+"""Runs tool calls: validate, check permission and loops, run, truncate, record.
 
 Every failure becomes an ``error`` outcome with a message written for the model, so a
 bad call never crashes the loop: the model reads what was wrong and tries again.
@@ -9,14 +9,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from ..core.errors import AbortedError, PermissionDeniedError, ToolArgumentsError
-from .framework import ToolContext, ToolRegistry, ToolResult
+from ..core.errors import AbortedError, PermissionDeniedError, ToolArgumentsError, ToolError
+from ..core.models import PermissionRule, ToolExecution, now_ms
+from ..permissions.gate import PermissionGate, PermissionRequest
+from ..permissions.rules import permission_key
+from ..storage.base import Store
+from .doom_loop import DoomLoopDetector, canonical_call
+from .framework import Tool, ToolContext, ToolRegistry, ToolResult
+from .truncation import truncate_output
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +39,42 @@ class ToolOutcome:
     error: str | None = None
 
 
-class ToolExecutionManager:
-    """Executes calls against the registry it is given."""
+@dataclass(slots=True)
+class CallScope:
+    """Who is calling and under which rules: what the executor needs beyond the call."""
 
-    def __init__(self, registry: ToolRegistry, *, timeout: float | None = None) -> None:
+    rules: Sequence[PermissionRule] = ()
+    project_id: str = ""
+    offered: frozenset[str] | None = None
+    previous_calls: Sequence[tuple[str, str]] = ()
+
+
+StartHook = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class ToolExecutionManager:
+    """Executes calls against the registry it is given.
+
+    ``execute_call`` is the full pipeline the agent loop uses: validate arguments →
+    permission → doom-loop check → run with timeout and abort → truncate → record.
+    """
+
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        *,
+        timeout: float | None = None,
+        permissions: PermissionGate | None = None,
+        store: Store | None = None,
+        output_dir: Path | None = None,
+        doom_loop: DoomLoopDetector | None = None,
+    ) -> None:
         self.registry = registry
         self.timeout = timeout
+        self.permissions = permissions or PermissionGate(auto_confirm=True)
+        self.store = store
+        self.output_dir = output_dir
+        self.doom_loop = doom_loop or DoomLoopDetector()
         self._validators: dict[tuple[str, int], Draft202012Validator] = {}
 
     def parse_arguments(self, tool_id: str, raw: str | dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +167,128 @@ class ToolExecutionManager:
                 error=f"Tool {tool_id!r} returned {type(result).__name__}, not a ToolResult.",
             )
         return ToolOutcome("completed", args, result=result)
+
+    async def execute_call(
+        self,
+        tool_id: str,
+        raw_arguments: str | dict[str, Any],
+        ctx: ToolContext,
+        scope: CallScope,
+        *,
+        on_start: StartHook | None = None,
+    ) -> ToolOutcome:
+        """Run one model call through every check. Never raises but for cancellation.
+
+        ``on_start(args)`` runs once the call passed its checks, just before the tool.
+        """
+        tool = self.registry.get(tool_id)
+        if tool is None or (scope.offered is not None and tool_id not in scope.offered):
+            return ToolOutcome("error", error=self._refusal(tool_id, ctx.agent, scope))
+        try:
+            args = self.parse_arguments(tool_id, raw_arguments)
+        except ToolArgumentsError as exc:
+            return ToolOutcome("error", error=str(exc))
+        self._wire(ctx, scope)
+        try:
+            patterns = tool.permission_patterns(args, ctx)
+            await ctx.ask(permission_key(tool_id), patterns, {"input": args})
+            await self._check_doom_loop(tool_id, args, ctx, scope)
+        except PermissionDeniedError as exc:
+            return ToolOutcome("error", args, error=str(exc))
+        except Exception as exc:  # a tool's permission_patterns failed on odd input
+            return ToolOutcome("error", args, error=f"{type(exc).__name__}: {exc}")
+        if on_start is not None:
+            await on_start(args)
+        record = ToolExecution(
+            session_id=ctx.session_id,
+            message_id=ctx.message_id,
+            call_id=ctx.call_id,
+            tool=tool_id,
+            agent=ctx.agent,
+            arguments=args,
+        )
+        await self._record(record)
+        try:
+            outcome = await self.run(tool_id, args, ctx)
+        except asyncio.CancelledError:
+            record.status, record.error = "error", "aborted"
+            await asyncio.shield(self._finish_record(record))
+            raise
+        if outcome.result is not None:
+            outcome.result.output = self._truncate(tool, outcome.result.output, ctx)
+        record.status = outcome.status
+        record.title = outcome.result.title if outcome.result else None
+        record.output = outcome.result.output if outcome.result else None
+        record.error = outcome.error
+        await self._finish_record(record)
+        return outcome
+
+    def _wire(self, ctx: ToolContext, scope: CallScope) -> None:
+        """Give the context its ``ask`` and ``call_tool``, bound to this call's scope."""
+
+        async def ask(permission: str, patterns: list[str], metadata: dict[str, Any]) -> None:
+            request = PermissionRequest(
+                permission=permission,
+                patterns=patterns,
+                agent=ctx.agent,
+                session_id=ctx.session_id,
+                tool=ctx.tool or None,
+                call_id=ctx.call_id,
+                metadata=metadata,
+            )
+            await self.permissions.check(request, scope.rules, project_id=scope.project_id)
+
+        async def call_tool(tool_id: str, args: dict[str, Any]) -> ToolResult:
+            nested = replace(ctx, call_id=f"{ctx.call_id}:{tool_id}", tool=tool_id)
+            inner = replace(scope, previous_calls=())
+            outcome = await self.execute_call(tool_id, args, nested, inner)
+            if outcome.result is None:
+                raise ToolError(outcome.error or f"tool {tool_id!r} failed")
+            return outcome.result
+
+        ctx._on_ask = ask
+        ctx._on_call_tool = call_tool
+
+    async def _check_doom_loop(
+        self, tool_id: str, args: dict[str, Any], ctx: ToolContext, scope: CallScope
+    ) -> None:
+        loop = self.doom_loop.check([*scope.previous_calls, canonical_call(tool_id, args)])
+        if loop is None:
+            return
+        try:
+            await ctx.ask("doom_loop", [tool_id], {"input": args, "loop": loop.message})
+        except PermissionDeniedError as exc:
+            raise PermissionDeniedError(
+                f"{loop.message}. This looks like a loop, so the call was not run ({exc}) "
+                "Change approach instead of repeating the same calls."
+            ) from None
+
+    def _refusal(self, tool_id: str, agent: str, scope: CallScope) -> str:
+        names = scope.offered if scope.offered is not None else {m.id for m in self.registry.list()}
+        offered = ", ".join(sorted(names)) or "none"
+        return (
+            f"Tool {tool_id!r} is not available to agent {agent!r} here. "
+            f"Available tools: {offered}."
+        )
+
+    def _truncate(self, tool: Tool, output: str, ctx: ToolContext) -> str:
+        if self.output_dir is None:
+            return output
+        cut = truncate_output(
+            output,
+            direction=tool.truncate_direction,
+            save_dir=self.output_dir,
+            name_hint=f"{tool.id or 'tool'}_{ctx.call_id}",
+        )
+        return cut.text
+
+    async def _record(self, record: ToolExecution) -> None:
+        if self.store is not None:
+            await self.store.save_tool_execution(record)
+
+    async def _finish_record(self, record: ToolExecution) -> None:
+        record.time.end = now_ms()
+        await self._record(record)
 
 
 def _describe(path: Any, message: str) -> str:

@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from ..core.errors import ConfigError, NotFoundError
+from ..core.errors import ConfigError, NotFoundError, ToolError
 
 if TYPE_CHECKING:
     from ..core.models import MessageWithParts
+    from ..storage.base import Store
 
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 
@@ -45,6 +46,20 @@ AskCallback = Callable[[str, list[str], dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(slots=True)
+class Question:
+    """A question for the user; with ``options`` the user picks (several if ``multiple``)."""
+
+    question: str
+    header: str = ""
+    options: list[str] = field(default_factory=list)
+    multiple: bool = False
+
+
+QuestionCallback = Callable[[list[Question]], Awaitable[list[str]]]
+CallToolCallback = Callable[[str, dict[str, Any]], Awaitable["ToolResult"]]
+
+
+@dataclass(slots=True)
 class ToolContext:
     """What a running tool knows about the call it serves.
 
@@ -57,12 +72,16 @@ class ToolContext:
     agent: str
     abort: asyncio.Event = field(default_factory=asyncio.Event)
     call_id: str = ""
+    tool: str = ""
     directory: str = "."
     working_dir: str = "."
     messages: Sequence[MessageWithParts] = ()
+    store: Store | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     _on_metadata: MetadataCallback | None = None
     _on_ask: AskCallback | None = None
+    _on_question: QuestionCallback | None = None
+    _on_call_tool: CallToolCallback | None = None
 
     async def update_metadata(
         self, title: str | None = None, metadata: dict[str, Any] | None = None
@@ -82,18 +101,38 @@ class ToolContext:
         if self._on_ask is not None:
             await self._on_ask(permission, patterns, metadata or {})
 
+    async def ask_user(self, questions: list[Question]) -> list[str]:
+        """Ask the user through the app's question handler; one answer per question."""
+        if self._on_question is None:
+            raise ToolError(
+                "No question handler is set, so the user cannot be asked. The app can "
+                "register one with client.on_question(handler)."
+            )
+        return await self._on_question(questions)
+
+    async def call_tool(self, tool_id: str, args: dict[str, Any]) -> ToolResult:
+        """Run another tool through the full executor (validation, permissions, limits).
+
+        Raises ``ToolError`` with the message the model would have read when it fails.
+        """
+        if self._on_call_tool is None:
+            raise ToolError("tools cannot call other tools outside a run")
+        return await self._on_call_tool(tool_id, args)
+
 
 class Tool(ABC):
     """Base class of every tool. Subclasses set ``id`` and ``description``."""
 
     id: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    #: Which end of a long output the model sees: "head" for files, "tail" for logs.
+    truncate_direction: ClassVar[Literal["head", "tail"]] = "head"
 
     def parameters(self) -> dict[str, Any]:
         """The JSON schema of the arguments object. Override when the tool takes any."""
         return EMPTY_SCHEMA
 
-    def permission_patterns(self, args: dict[str, Any]) -> list[str]:
+    def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
         """The subjects a call is checked against before it runs (the loop enforces it).
 
         The permission key is the tool id (``edit`` for the edit tools); the default

@@ -1,0 +1,199 @@
+"""The ``webfetch`` tool: fetch a URL and return it as Markdown, plain text or HTML.
+
+The body is streamed with a size cap, so a huge download is stopped early instead of
+filling memory; the whole fetch runs under one deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import codecs
+import re
+from typing import Any, Final, Literal
+
+import httpx2
+from bs4 import BeautifulSoup
+from markdownify import ATX, MarkdownConverter
+from pydantic import BaseModel, Field
+
+from ...core.errors import ToolError
+from ..framework import Tool, ToolAttachment, ToolContext, ToolResult
+
+MAX_RESPONSE_BYTES: Final = 5 * 1024 * 1024
+DEFAULT_TIMEOUT_S: Final = 30
+MAX_TIMEOUT_S: Final = 120
+USER_AGENT: Final = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+_ACCEPT: Final = {
+    "markdown": "text/markdown;q=1.0, text/x-markdown;q=0.9, text/plain;q=0.8, "
+    "text/html;q=0.7, */*;q=0.1",
+    "text": "text/plain;q=1.0, text/markdown;q=0.9, text/html;q=0.8, */*;q=0.1",
+    "html": "text/html;q=1.0, application/xhtml+xml;q=0.9, text/plain;q=0.8, "
+    "text/markdown;q=0.7, */*;q=0.1",
+}
+# Elements whose text is not page content.
+_NOT_CONTENT: Final = ["head", "script", "style", "noscript", "template", "iframe", "object"]
+# Elements that start a line of their own in the text format.
+_BLOCKS: Final = re.compile(
+    r"^(address|article|aside|blockquote|br|d[dlt]|div|fig(caption|ure)|footer|form|h[1-6r]"
+    r"|header|li|main|nav|ol|p|pre|section|table|t[dhr]|ul)$"
+)
+_TEXTUAL: Final = re.compile(r"^text/|[/+](json|xml|javascript|ecmascript|yaml|toml|csv)\b")
+
+DESCRIPTION = f"""\
+Fetch a web page or file by URL and return its content.
+
+- `url` must be a full http:// or https:// URL.
+- `format` is how the content comes back: "markdown" (default; HTML pages are \
+converted), "text" (HTML reduced to its text) or "html" (the raw page).
+- `timeout` is in seconds: default {DEFAULT_TIMEOUT_S}, at most {MAX_TIMEOUT_S}.
+- Responses larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB are refused. Images \
+are returned as attachments.
+- This tool reads; it does not log in, submit forms or run scripts on the page.
+"""
+
+
+class WebFetchParams(BaseModel):
+    """The arguments of a ``webfetch`` call."""
+
+    url: str = Field(description="The URL to fetch (http:// or https://).")
+    format: Literal["markdown", "text", "html"] = Field(
+        default="markdown", description="How to return the content."
+    )
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_TIMEOUT_S,
+        description=f"Timeout in seconds (default {DEFAULT_TIMEOUT_S}).",
+    )
+
+
+class WebFetchTool(Tool):
+    """Fetches URLs; the permission subject is the URL."""
+
+    id = "webfetch"
+    description = DESCRIPTION
+
+    def parameters(self) -> dict[str, Any]:
+        return WebFetchParams.model_json_schema()
+
+    def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
+        return [str(args.get("url", ""))]
+
+    async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        params = WebFetchParams.model_validate(args)
+        if not params.url.startswith(("http://", "https://")):
+            raise ToolError(f"The URL must start with http:// or https://, got {params.url!r}.")
+        timeout = params.timeout or DEFAULT_TIMEOUT_S
+        try:
+            async with asyncio.timeout(timeout):
+                response, body = await _fetch(params.url, params.format)
+        except TimeoutError as error:
+            raise ToolError(f"Fetching {params.url} timed out after {timeout:g} s.") from error
+        except httpx2.HTTPError as error:
+            raise ToolError(f"Could not fetch {params.url}: {error}") from error
+
+        content_type = response.headers.get("content-type", "")
+        mime = content_type.split(";")[0].strip().lower()
+        title = f"{params.url} ({content_type or 'unknown type'})"
+        metadata = {
+            "url": str(response.url),
+            "status": response.status_code,
+            "content_type": content_type,
+            "bytes": len(body),
+        }
+        if mime.startswith("image/") and mime != "image/svg+xml":
+            data_url = f"data:{mime};base64,{base64.b64encode(body).decode('ascii')}"
+            return ToolResult(
+                title=title,
+                output=f"Fetched an image ({mime}, {len(body):,} bytes); it is attached.",
+                metadata=metadata,
+                attachments=[ToolAttachment(mime=mime, url=data_url)],
+            )
+        if mime and not _TEXTUAL.search(mime):
+            raise ToolError(
+                f"{params.url} returned {mime} ({len(body):,} bytes), which is not text; "
+                "webfetch returns web pages, text and images."
+            )
+        text = body.decode(_charset(response), errors="replace")
+        is_html = mime in ("text/html", "application/xhtml+xml") or (
+            not mime and text.lstrip()[:15].lower().startswith(("<!doctype html", "<html"))
+        )
+        if is_html and params.format == "markdown":
+            text = html_to_markdown(text)
+        elif is_html and params.format == "text":
+            text = html_to_text(text)
+        return ToolResult(title=title, output=text, metadata=metadata)
+
+
+async def _fetch(url: str, fmt: str) -> tuple[httpx2.Response, bytes]:
+    """GET ``url``, reading at most ``MAX_RESPONSE_BYTES`` of the body.
+
+    No client timeout: the caller's ``asyncio.timeout`` bounds the whole fetch.
+    """
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": _ACCEPT[fmt],
+        "Accept-Language": "en-US,en;q=0.9",
+    }
+    async with (
+        httpx2.AsyncClient(follow_redirects=True, timeout=None, headers=headers) as client,
+        client.stream("GET", url) as response,
+    ):
+        if response.status_code >= 400:
+            reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+            raise ToolError(f"Fetching {url} failed: HTTP {response.status_code}{reason}.")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+            raise ToolError(_too_large(url))
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise ToolError(_too_large(url))
+            chunks.append(chunk)
+        return response, b"".join(chunks)
+
+
+def _charset(response: httpx2.Response) -> str:
+    """The declared charset when Python knows it, else UTF-8."""
+    declared = response.charset_encoding
+    if declared:
+        try:
+            return codecs.lookup(declared).name
+        except LookupError:
+            pass
+    return "utf-8"
+
+
+def _too_large(url: str) -> str:
+    limit = MAX_RESPONSE_BYTES // (1024 * 1024)
+    return f"The response from {url} is larger than {limit} MB; the download was stopped."
+
+
+def _content_soup(html: str) -> BeautifulSoup:
+    soup = BeautifulSoup(html, "html.parser")
+    for element in soup(_NOT_CONTENT):
+        element.decompose()
+    return soup
+
+
+def html_to_markdown(html: str) -> str:
+    """The page's content as Markdown (scripts, styles and the ``<head>`` left out)."""
+    converter = MarkdownConverter(heading_style=ATX, bullets="-")
+    markdown = converter.convert_soup(_content_soup(html))
+    return re.sub(r"\n{3,}", "\n\n", markdown).strip()
+
+
+def html_to_text(html: str) -> str:
+    """The page's visible text, each block on a line of its own, blank lines dropped."""
+    soup = _content_soup(html)
+    for block in soup.find_all(_BLOCKS):
+        block.insert_before("\n")
+        block.insert_after("\n")
+    lines = (line.strip() for line in soup.get_text().splitlines())
+    return "\n".join(line for line in lines if line)

@@ -144,7 +144,10 @@ async def main() -> None:
     with ExitStack() as stack:
         model, providers, note = choose_model(stack)
         storage = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="oc-demo-")))
-        config = SDKConfig(storage_path=storage, model=model, providers=providers)
+        # Only the app's own tool: the built-ins (bash, edit, ...) are not needed here.
+        config = SDKConfig(
+            storage_path=storage, model=model, providers=providers, builtin_tools=False
+        )
         print(f"Answering: {note}")
         print(f"Storage:   {storage / 'opencode.db'}")
 

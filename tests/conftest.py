@@ -32,8 +32,13 @@ def _isolated_environment(
         monkeypatch.delenv(var, raising=False)
 
 
-def scripted_config(server: ScriptedLLMServer, wire: str, tmp_path: Path) -> SDKConfig:
-    """A config that sends ``wire``'s model to the scripted server, storing under tmp_path."""
+def scripted_config(
+    server: ScriptedLLMServer, wire: str, tmp_path: Path, *, builtin_tools: bool = False
+) -> SDKConfig:
+    """A config that sends ``wire``'s model to the scripted server, storing under tmp_path.
+
+    Built-in tools are off unless asked for, so tests see only the tools they register.
+    """
     base_url = server.openai_base_url if wire == "openai" else server.anthropic_base_url
     project = tmp_path / "project"
     project.mkdir(exist_ok=True)
@@ -42,6 +47,7 @@ def scripted_config(server: ScriptedLLMServer, wire: str, tmp_path: Path) -> SDK
         project_dir=project,
         model=WIRE_MODELS[wire],
         providers={wire: {"api_key": "test-key", "base_url": base_url}},
+        builtin_tools=builtin_tools,
     )
 
 

@@ -32,6 +32,7 @@ RUNNABLE_DOCS = (
     "storage.md",
     "permissions.md",
     "providers.md",
+    "builtin-tools.md",
 )
 
 NOT_RUN_MARKER = "# not run"

@@ -98,7 +98,9 @@ async def test_a_failing_second_hunk_leaves_every_file_untouched(tmp_path: Path)
 async def test_missing_context_header_names_the_hunk(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("def f():\n    pass\n")
     text = patch("*** Update File: a.py", "@@ def g():", "-    pass", "+    return 1")
-    with pytest.raises(PatchError, match=r"a\.py: hunk 1 \(patch line 3, @@ def g\(\):\) does not apply"):
+    with pytest.raises(
+        PatchError, match=r"a\.py: hunk 1 \(patch line 3, @@ def g\(\):\) does not apply"
+    ):
         await run(tmp_path, text)
 
 
@@ -118,9 +120,9 @@ async def test_operations_see_earlier_ones(tmp_path: Path) -> None:
 async def test_refusals(tmp_path: Path) -> None:
     (tmp_path / "exists.txt").write_text("x\n")
     (tmp_path / "other.txt").write_text("y\n")
-    with pytest.raises(PatchError, match="Cannot add exists.txt: it already exists"):
+    with pytest.raises(PatchError, match=r"Cannot add exists\.txt: it already exists"):
         await run(tmp_path, patch("*** Add File: exists.txt", "+z"))
-    with pytest.raises(PatchError, match="File not found: missing.txt"):
+    with pytest.raises(PatchError, match=r"File not found: missing\.txt"):
         await run(tmp_path, patch("*** Delete File: missing.txt"))
     with pytest.raises(PatchError, match="destination already exists"):
         await run(tmp_path, patch("*** Update File: exists.txt", "*** Move to: other.txt"))
@@ -150,6 +152,13 @@ def test_parsing_is_lenient_where_models_slip() -> None:
     [hunk] = operation.hunks
     assert hunk.context is None  # the first "@@" may be left out
     assert (hunk.old, hunk.new) == (["ctx", "old", ""], ["ctx", "", "new"])
+
+
+def test_blank_lines_between_sections_only_separate() -> None:
+    text = patch("*** Add File: a", "+x", "", "", "*** Update File: b", "@@", "-y", "+z", "", "")
+    add, update = parse_patch(text)
+    assert add.content == "x\n"
+    assert (update.hunks[0].old, update.hunks[0].new) == (["y"], ["z"])
 
 
 def test_seek_tolerates_whitespace_and_punctuation() -> None:

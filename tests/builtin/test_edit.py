@@ -102,6 +102,12 @@ async def test_crlf_files_stay_crlf(tmp_path: Path) -> None:
         make_ctx(tmp_path),
     )
     assert target.read_bytes() == b"uno\r\ndos\r\nthree\r\n"
+    target.write_bytes(b"  one\r\n  two")  # indented, and no newline at the end
+    await EditTool().execute(
+        {"file_path": "win.txt", "old_string": "one\ntwo\n", "new_string": "uno\ndos\n"},
+        make_ctx(tmp_path),
+    )
+    assert target.read_bytes() == b"  uno\r\n  dos"
 
 
 async def test_undecodable_bytes_survive_an_edit(tmp_path: Path) -> None:

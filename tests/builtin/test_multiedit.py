@@ -65,7 +65,7 @@ async def test_first_edit_with_empty_old_string_creates_the_file(tmp_path: Path)
 
 
 async def test_missing_file_without_creation_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ToolError, match="File not found: gone.txt"):
+    with pytest.raises(ToolError, match=r"File not found: gone\.txt"):
         await MultiEditTool().execute(
             {"file_path": "gone.txt", "edits": [{"old_string": "a", "new_string": "b"}]},
             make_ctx(tmp_path),
@@ -74,7 +74,8 @@ async def test_missing_file_without_creation_is_refused(tmp_path: Path) -> None:
 
 def test_schema_is_flat_for_providers() -> None:
     schema = MultiEditTool().parameters()
-    assert "$defs" not in schema and "$ref" not in str(schema)
+    assert "$defs" not in schema
+    assert "$ref" not in str(schema)
     edit = schema["properties"]["edits"]["items"]
     assert edit["required"] == ["old_string", "new_string"]
     assert schema["required"] == ["file_path", "edits"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from opencode_python.core.errors import PermissionDeniedError, ToolError
+from opencode_python.permissions import DEFAULT_RULES, evaluate
 from opencode_python.tools.builtin.read import ReadTool
 
 from .file_tool_support import Asks, make_ctx
@@ -41,7 +42,7 @@ async def test_offset_and_limit(tmp_path: Path) -> None:
     assert "00010| line 10\n\n(End of file - total 10 lines)" in await read(
         tmp_path, file_path="n.txt", offset=8
     )
-    with pytest.raises(ToolError, match="offset=10 is past the end of n.txt, which has 10 lines"):
+    with pytest.raises(ToolError, match=r"offset=10 is past the end of n\.txt, which has 10 lines"):
         await read(tmp_path, file_path="n.txt", offset=10)
 
 
@@ -59,6 +60,11 @@ async def test_long_lines_are_cut_and_output_is_capped(tmp_path: Path) -> None:
     (tmp_path / "heavy.txt").write_text(("b" * 1000 + "\n") * 100)
     output = await read(tmp_path, file_path="heavy.txt")
     assert "(Output capped at 50 KB. Use offset=50 to read beyond line 50.)" in output
+
+
+async def test_crlf_and_a_byte_order_mark_do_not_show(tmp_path: Path) -> None:
+    (tmp_path / "win.txt").write_bytes(b"\xef\xbb\xbfone\r\ntwo\r\n")
+    assert "<file>\n00001| one\n00002| two\n\n" in await read(tmp_path, file_path="win.txt")
 
 
 async def test_empty_file_says_so(tmp_path: Path) -> None:
@@ -81,7 +87,9 @@ async def test_binary_files_are_refused(tmp_path: Path) -> None:
 async def test_images_come_back_as_attachments(tmp_path: Path) -> None:
     (tmp_path / "dot.png").write_bytes(PNG)
     result = await ReadTool().execute({"file_path": "dot.png"}, make_ctx(tmp_path))
-    assert result.output == f"Image dot.png (image/png, {len(PNG)} bytes) is attached to this result."
+    assert (
+        result.output == f"Image dot.png (image/png, {len(PNG)} bytes) is attached to this result."
+    )
     [attachment] = result.attachments or []
     assert attachment.mime == "image/png"
     assert attachment.filename == "dot.png"
@@ -116,7 +124,9 @@ async def test_reading_via_dotdot_asks_for_the_outside_directory(tmp_path: Path)
     project.mkdir()
     (tmp_path / "notes.txt").write_text("secret")
     asks = Asks()
-    output = (await ReadTool().execute({"file_path": "../notes.txt"}, make_ctx(project, asks))).output
+    output = (
+        await ReadTool().execute({"file_path": "../notes.txt"}, make_ctx(project, asks))
+    ).output
     assert "secret" in output
     [(permission, patterns, metadata)] = asks.calls
     assert (permission, patterns) == ("external_directory", [str(tmp_path / "*")])
@@ -146,8 +156,6 @@ async def test_inside_the_project_nothing_is_asked(tmp_path: Path) -> None:
 
 
 def test_permission_pattern_matches_env_rules(tmp_path: Path) -> None:
-    from opencode_python.permissions import DEFAULT_RULES, evaluate
-
     [pattern] = ReadTool().permission_patterns({"file_path": ".env"}, make_ctx(tmp_path))
     assert pattern == ".env"
     assert evaluate("read", pattern, DEFAULT_RULES).action == "ask"

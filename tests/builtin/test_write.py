@@ -36,7 +36,9 @@ async def test_overwrite_reports_a_diff(tmp_path: Path) -> None:
 
 async def test_unchanged_content_is_noted(tmp_path: Path) -> None:
     (tmp_path / "f.txt").write_text("same")
-    result = await WriteTool().execute({"file_path": "f.txt", "content": "same"}, make_ctx(tmp_path))
+    result = await WriteTool().execute(
+        {"file_path": "f.txt", "content": "same"}, make_ctx(tmp_path)
+    )
     assert "nothing changed" in result.output
 
 

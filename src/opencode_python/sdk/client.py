@@ -30,6 +30,7 @@ from ..storage.paths import database_path
 from ..storage.project import ProjectInfo
 from ..storage.sqlite import SQLiteStore
 from ..storage.store import SessionStorage
+from ..tools.builtin import default_tools
 from ..tools.executor import ToolExecutionManager
 from ..tools.framework import QuestionCallback, Tool, ToolRegistry
 from .callbacks import CallbackHub, NotificationCallback, ProgressCallback
@@ -121,6 +122,7 @@ class OpenCodeAsyncClient:
                 if self._store is None:
                     self._store = SQLiteStore(db_path)
                 await self._store.open()
+                await self._register_builtins()
                 self.permissions.store = self._store
                 self.executor.store = self._store
                 self.executor.output_dir = db_path.parent / "tool-output"
@@ -130,6 +132,14 @@ class OpenCodeAsyncClient:
                 self._project = await storage.project()
                 self._storage = storage
         return self._storage
+
+    async def _register_builtins(self) -> None:
+        chosen = self.config.builtin_tools
+        if chosen is False:
+            return
+        for builtin in default_tools(None if chosen is True else chosen):
+            if builtin.id not in self.tools:  # an app's own tool of that id wins
+                await self.tools.register(builtin, source="builtin")
 
     @property
     def store(self) -> Store:

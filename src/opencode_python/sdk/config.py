@@ -20,7 +20,8 @@ class SDKConfig(BaseModel):
     ``provider/model`` name; ``providers`` maps a provider id to a ``ProviderConfig`` or
     a plain dict such as ``{"api_key": ..., "base_url": ...}``. ``permission`` takes
     rules or opencode.json shorthand; ``auto_confirm`` answers an ``ask`` rule when no
-    approver is registered (True allows, False rejects).
+    approver is registered (True allows, False rejects). ``builtin_tools`` registers
+    the built-in tools: all (True), none (False) or the listed ids.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -36,6 +37,7 @@ class SDKConfig(BaseModel):
     max_steps: int = Field(default=50, ge=1)
     max_retries: int = Field(default=4, ge=0)
     tool_timeout: float | None = Field(default=None, gt=0)
+    builtin_tools: bool | list[str] = True
 
     @field_validator("providers", mode="before")
     @classmethod

@@ -149,16 +149,19 @@ def parse_patch(text: str) -> list[FileOperation]:
         if line.startswith(_ADD):
             operation = FileOperation("add", _header_path(line, _ADD, number))
             index += 1
-            added: list[str] = []
+            section = index
             while index < last and not lines[index].startswith("*** "):
-                if not lines[index].startswith("+"):
-                    raise PatchError(
-                        f"Patch line {index + 1}: every line of an added file must start with "
-                        f"'+' (in '{_ADD} {operation.path}'); got {lines[index]!r}."
-                    )
-                added.append(lines[index][1:])
                 index += 1
-            operation.content = "".join(f"{text}\n" for text in added)
+            end = index
+            while end > section and lines[end - 1] == "":
+                end -= 1  # blank lines before the next section only separate
+            for number, added in enumerate(lines[section:end], section + 1):
+                if not added.startswith("+"):
+                    raise PatchError(
+                        f"Patch line {number}: every line of an added file must start with "
+                        f"'+' (in '{_ADD} {operation.path}'); got {added!r}."
+                    )
+            operation.content = "".join(f"{added[1:]}\n" for added in lines[section:end])
         elif line.startswith(_DELETE):
             operation = FileOperation("delete", _header_path(line, _DELETE, number))
             index += 1
@@ -191,10 +194,19 @@ def _header_path(line: str, prefix: str, number: int) -> str:
 
 
 def _parse_hunks(lines: list[str], index: int, last: int, operation: FileOperation) -> int:
-    """Read the hunks of an update from ``index``; returns the index after them."""
+    """Read the hunks of an update from ``index``; returns the index after them.
+
+    A bare empty line counts as an empty context line inside a hunk (models drop the
+    space), but is ignored at the end of one, where it only separates sections.
+    """
     hunk: Hunk | None = None
+    blanks = 0
     while index < last:
         line = lines[index]
+        if line == "":
+            blanks += 1
+            index += 1
+            continue
         if line.startswith("@@"):
             hunk = Hunk(context=line[2:].strip() or None, line=index + 1)
             operation.hunks.append(hunk)
@@ -203,7 +215,7 @@ def _parse_hunks(lines: list[str], index: int, last: int, operation: FileOperati
             hunk = None
         elif line.startswith("*** "):
             break
-        elif line[:1] in (" ", "-", "+") or line == "":
+        elif line[:1] in (" ", "-", "+"):
             if hunk is None:
                 if operation.hunks:
                     raise PatchError(
@@ -212,17 +224,19 @@ def _parse_hunks(lines: list[str], index: int, last: int, operation: FileOperati
                     )
                 hunk = Hunk(context=None, line=index + 1)  # the first "@@" may be left out
                 operation.hunks.append(hunk)
-            body = line[1:]
-            if line[:1] != "+":
-                hunk.old.append(body)
-            if line[:1] != "-":
-                hunk.new.append(body)
+            hunk.old += [""] * blanks
+            hunk.new += [""] * blanks
+            if line[0] != "+":
+                hunk.old.append(line[1:])
+            if line[0] != "-":
+                hunk.new.append(line[1:])
         else:
             raise PatchError(
                 f"Patch line {index + 1}: unexpected {line!r} in '{_UPDATE} {operation.path}'. "
                 "Hunk lines start with ' ' (context), '-' (remove) or '+' (add); hunks start "
                 "with '@@'."
             )
+        blanks = 0
         index += 1
     if not operation.hunks and operation.move_to is None:
         raise PatchError(f"'{_UPDATE} {operation.path}' has no hunks.")
@@ -335,7 +349,7 @@ class _Plan:
 
     def current(self, path: Path) -> str | None:
         if path not in self.state:
-            text = read_text_file(self.ctx, path) if path.exists() or path.is_dir() else None
+            text = read_text_file(self.ctx, path) if path.exists() else None
             self.original[path] = self.state[path] = text
         return self.state[path]
 

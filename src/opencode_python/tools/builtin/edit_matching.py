@@ -21,6 +21,7 @@ one never comes after a looser one that already covers it):
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from collections.abc import Callable
@@ -94,17 +95,14 @@ def _block_span(
     if ends_with_newline:
         if last + 1 < len(text.lines):
             end += 1
-        else:
-            replacement = replacement.removesuffix("\n")
+        else:  # the block ends the file: so must the replacement, without a newline
+            ending = "\r\n" if replacement.endswith("\r\n") else "\n"
+            replacement = replacement.removesuffix(ending)
     return Span(start, end, replacement)
 
 
-_INDENT = re.compile(r"[ \t]*")
-
-
 def _indent_of(line: str) -> str:
-    match = _INDENT.match(line)
-    return match.group() if match else ""
+    return line[: len(line) - len(line.lstrip(" \t"))]
 
 
 def _common_indent(lines: list[str]) -> str:
@@ -249,19 +247,23 @@ def block_anchor(content: str, old: str, new: str) -> list[Span]:
     middle = "\n".join(line.strip() for line in search[1:-1])
     old_indent = _common_indent(search)
     text = _Lines.of(content)
+    stripped = [line.strip() for line in text.lines]
+    last_lines = [index for index, line in enumerate(stripped) if line == last]
     spans: list[Span] = []
-    for start, line in enumerate(text.lines):
-        if line.strip() != first:
+    for start, line in enumerate(stripped):
+        if line != first:
             continue
-        end = next(
-            (j for j in range(start + 2, len(text.lines)) if text.lines[j].strip() == last), None
-        )
-        if end is None:
-            continue
-        candidate = "\n".join(line.strip() for line in text.lines[start + 1 : end])
-        if difflib.SequenceMatcher(None, middle, candidate).ratio() >= BLOCK_SIMILARITY:
-            block = text.lines[start : end + 1]
-            replacement = _reindent(new, old_indent, _common_indent(block))
+        after = bisect.bisect_left(last_lines, start + 2)  # the next last line, not a scan
+        if after == len(last_lines):
+            break
+        end = last_lines[after]
+        matcher = difflib.SequenceMatcher(None, middle, "\n".join(stripped[start + 1 : end]))
+        if (  # cheap upper bounds first: a far-off last line is rejected at once
+            matcher.real_quick_ratio() >= BLOCK_SIMILARITY
+            and matcher.quick_ratio() >= BLOCK_SIMILARITY
+            and matcher.ratio() >= BLOCK_SIMILARITY
+        ):
+            replacement = _reindent(new, old_indent, _common_indent(text.lines[start : end + 1]))
             spans.append(_block_span(text, start, end, replacement, ends_with_newline))
     return spans
 

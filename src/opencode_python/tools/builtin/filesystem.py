@@ -85,7 +85,11 @@ def tool_schema(model: type[BaseModel]) -> dict[str, Any]:
             ref = node.get("$ref")
             if isinstance(ref, str):
                 return inline(defs[ref.rsplit("/", 1)[-1]])
-            return {key: inline(value) for key, value in node.items() if key != "title"}
+            return {
+                key: inline(value)
+                for key, value in node.items()
+                if not (key == "title" and isinstance(value, str))  # keeps a field "title"
+            }
         if isinstance(node, list):
             return [inline(item) for item in node]
         return node

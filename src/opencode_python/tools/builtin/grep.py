@@ -139,10 +139,13 @@ async def search_ripgrep(rg: str, root: Path, pattern: str, include: str | None)
         text = _text(data["lines"]).removesuffix("\n").removesuffix("\r")
         matches.append(Match(root / _text(data["path"]), data["line_number"], text))
     if process.returncode == 2 and not matches:
+        # 2 also means "some file was unreadable" or "no file passed the filters": only
+        # a bad regex or glob is the caller's mistake (the Python search skips the rest)
         message = stderr.decode("utf-8", "replace").strip()
-        if "regex" in message:
+        if "regex parse error" in message:
             raise ToolError(f"Invalid regex {pattern!r}: {message}")
-        raise ToolError(f"ripgrep failed: {message}")
+        if "error parsing glob" in message:
+            raise ToolError(f"Invalid include glob {include!r}: {message}")
     return matches
 
 
@@ -158,7 +161,7 @@ def format_matches(matches: list[Match]) -> tuple[str, bool]:
     ordered = sorted(matches, key=lambda m: (-mtimes[m.path], str(m.path), m.line))
     shown = ordered[:LIMIT]
     truncated = len(ordered) > LIMIT
-    header = f"Found {len(ordered)} matches"
+    header = f"Found {len(ordered)} match{'' if len(ordered) == 1 else 'es'}"
     lines = [header + (f" (showing the first {LIMIT})" if truncated else "")]
     current: Path | None = None
     for match in shown:

@@ -109,7 +109,7 @@ class ReadTool(Tool):
         shown_lines: list[str] = []
         size = total = 0
         capped = False
-        with path.open(encoding="utf-8", errors="replace") as handle:
+        with path.open(encoding="utf-8-sig", errors="replace") as handle:
             for total, raw in enumerate(handle, 1):
                 if total <= params.offset or capped or len(shown_lines) >= params.limit:
                     continue
@@ -157,7 +157,7 @@ class ReadTool(Tool):
         if end < len(names):
             note = f"(Showing {len(page)} of {len(names)} entries. Use offset={end} for more.)"
         else:
-            note = f"({len(names)} entries)"
+            note = f"({len(names)} {'entry' if len(names) == 1 else 'entries'})"
         return ToolResult(
             title=shown,
             output=f"{shown} is a directory:\n" + "".join(f"{n}\n" for n in page) + note,

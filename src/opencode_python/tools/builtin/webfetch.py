@@ -11,6 +11,7 @@ import base64
 import codecs
 import re
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 import httpx2
 from bs4 import BeautifulSoup
@@ -41,7 +42,7 @@ _BLOCKS: Final = re.compile(
     r"^(address|article|aside|blockquote|br|d[dlt]|div|fig(caption|ure)|footer|form|h[1-6r]"
     r"|header|li|main|nav|ol|p|pre|section|table|t[dhr]|ul)$"
 )
-_TEXTUAL: Final = re.compile(r"^text/|[/+](json|xml|javascript|ecmascript|yaml|toml|csv)\b")
+_TEXTUAL: Final = re.compile(r"^text/|json|xml|javascript|ecmascript|yaml|toml|csv")
 
 DESCRIPTION = f"""\
 Fetch a web page or file by URL and return its content.
@@ -85,7 +86,8 @@ class WebFetchTool(Tool):
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = WebFetchParams.model_validate(args)
-        if not params.url.startswith(("http://", "https://")):
+        parts = urlsplit(params.url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
             raise ToolError(f"The URL must start with http:// or https://, got {params.url!r}.")
         timeout = params.timeout or DEFAULT_TIMEOUT_S
         try:

@@ -86,7 +86,7 @@ class WebSearchTool(Tool):
             return ToolResult(
                 title=title, output=f"No results for {params.query!r}.", metadata=metadata
             )
-        lines = [f"{len(hits)} results for {params.query!r}:"]
+        lines = [f"{len(hits)} result{'' if len(hits) == 1 else 's'} for {params.query!r}:"]
         for number, hit in enumerate(hits, 1):
             lines.append(f"\n{number}. {hit.title}\n   {hit.url}")
             if hit.snippet:

@@ -20,7 +20,7 @@ from ..core.models import Approval, MessageWithParts, Session, TokenUsage, ToolE
 from ..core.version import VERSION
 from ..permissions.filter import ToolPermissionFilter
 from ..permissions.gate import Approver, PermissionGate
-from ..providers.base import Provider, ToolSchema
+from ..providers.base import Provider
 from ..providers.catalog import ModelInfo, cost_of
 from ..providers.config import ProviderConfig
 from ..providers.registry import ProviderRegistry
@@ -358,7 +358,7 @@ class OpenCodeAsyncClient:
             store=self.store,
             bus=self.events,
             executor=self.executor,
-            tools=self._tool_schemas(ToolPermissionFilter(rules)),
+            tools=self.tools.schemas(ToolPermissionFilter(rules).is_visible),
             system=system,
             retry=self.retry,
             max_steps=self.config.max_steps,
@@ -369,14 +369,6 @@ class OpenCodeAsyncClient:
             project_id=project.id,
             ask_user=self._question_handler,
         )
-
-    def _tool_schemas(self, visibility: ToolPermissionFilter) -> list[ToolSchema]:
-        """The tools the model is offered: registered ones its rules do not deny outright."""
-        return [
-            ToolSchema(m.id, m.description, m.parameters)
-            for m in self.tools.list()
-            if visibility.is_visible(m.id)
-        ]
 
 
 def _pricing(info: ModelInfo) -> Any:

@@ -8,12 +8,14 @@ client offers; the executor validates arguments and runs them.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ..core.errors import ConfigError, NotFoundError, ToolError
+from ..providers.base import ToolSchema
 
 if TYPE_CHECKING:
     from ..core.models import MessageWithParts
@@ -211,6 +213,14 @@ class ToolRegistry:
 
     def list(self) -> list[ToolMetadata]:
         return list(self._meta.values())
+
+    def schemas(self, visible: Callable[[str], bool] | None = None) -> builtins.list[ToolSchema]:
+        """What the model is told about each tool (those ``visible`` accepts)."""
+        return [
+            ToolSchema(m.id, m.description, m.parameters)
+            for m in self._meta.values()
+            if visible is None or visible(m.id)
+        ]
 
     def __contains__(self, tool_id: object) -> bool:
         return tool_id in self._tools

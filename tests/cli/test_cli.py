@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from opencode_python.testing import ScriptedLLMServer, Turn
+import pexpect
+
+from opencode_python.testing import ScriptedLLMServer, ScriptedToolCall, Turn
 
 
 def cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -62,3 +64,37 @@ def test_run_without_a_model_says_how_to_choose_one(tmp_path: Path) -> None:
     assert ran.returncode == 2
     assert "--model provider/model" in ran.stderr
     assert "Traceback" not in ran.stderr
+
+
+def test_run_asks_at_the_terminal_when_a_rule_says_ask(tmp_path: Path) -> None:
+    turns = [
+        Turn(tool_calls=[ScriptedToolCall("bash", {"command": "echo approved-run"})]),
+        Turn(text="The command ran."),
+    ]
+    with ScriptedLLMServer(turns) as server:
+        env = {
+            **os.environ,
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "OPENAI_API_KEY": "test-key",
+            "OPENAI_BASE_URL": server.openai_base_url,
+            "OPENCODE_PERMISSION": '{"bash": "ask"}',
+            "NO_COLOR": "1",
+        }
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "opencode_python.cli", "run", "echo it", "--model", "openai/gpt-4.1-mini"],
+            env=env,
+            cwd=str(tmp_path),
+            encoding="utf-8",
+            timeout=30,
+        )
+        child.expect(r"wants \S*bash\S* on echo approved-run")
+        child.expect(r"allow once \(y\), always \(a\), reject \(n\)")
+        child.sendline("y")
+        child.expect("The command ran.")
+        child.expect(pexpect.EOF)
+        child.close()
+        sent_back = server.requests[1].tool_results
+    assert child.exitstatus == 0
+    assert "approved-run" in sent_back[0][1]

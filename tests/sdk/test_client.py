@@ -216,3 +216,46 @@ async def test_a_closed_client_says_so(tmp_path: Path) -> None:
     await client.close()
     with pytest.raises(OpenCodeError, match="this client is closed"):
         await client.list_sessions()
+
+
+def test_opencode_permission_env_must_be_valid_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENCODE_PERMISSION", "{bash: ask")
+    with pytest.raises(ConfigError, match="OPENCODE_PERMISSION must hold permission rules"):
+        OpenCodeAsyncClient()
+    monkeypatch.setenv("OPENCODE_PERMISSION", '{"bash": "sometimes"}')
+    with pytest.raises(ConfigError, match="'allow', 'ask', 'deny'"):
+        OpenCodeAsyncClient()
+
+
+async def test_an_io_handler_answers_permissions_and_questions(tmp_path: Path) -> None:
+    from opencode_python.permissions import PermissionReply, PermissionRequest
+    from opencode_python.tools import Question
+
+    class ScriptedUser:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        async def confirm_permission(self, request: PermissionRequest) -> PermissionReply:
+            self.seen.append(f"permission {request.permission}")
+            return PermissionReply("reject", "not now")
+
+        async def ask_questions(self, questions: list[Question]) -> list[str]:
+            self.seen.append(f"question {questions[0].question}")
+            return ["green"]
+
+    calls = [
+        ScriptedToolCall("question", {"questions": [{"question": "Favourite colour?"}]}),
+        ScriptedToolCall("bash", {"command": "echo hi"}),
+    ]
+    with ScriptedLLMServer([Turn(tool_calls=calls), Turn(text="ok")]) as server:
+        config = scripted_config(server, "openai", tmp_path, builtin_tools=True)
+        config.permission = {"bash": "ask"}
+        user = ScriptedUser()
+        async with OpenCodeAsyncClient(config) as client:
+            client.set_io_handler(user)
+            session = await client.create_session()
+            await client.prompt(session.id, "go")
+        results = dict(server.requests[1].tool_results)
+    assert sorted(user.seen) == ["permission bash", "question Favourite colour?"]
+    assert "green" in results[calls[0].call_id]
+    assert "not now" in results[calls[1].call_id]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ from ..core.errors import ConfigError, OpenCodeError
 from ..core.events import Event
 from ..core.models import ToolPart
 from ..sdk import OpenCodeAsyncClient, SDKConfig
+from .console_io import ConsoleIO
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console(highlight=False)
@@ -26,10 +28,17 @@ def run(
     message: Annotated[str, typer.Argument(help="What to ask the agent.")],
     model: Annotated[str | None, typer.Option(help="provider/model to use.")] = None,
     session: Annotated[str | None, typer.Option(help="Continue this session id.")] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Approve every permission the agent asks.")
+    ] = False,
 ) -> None:
-    """Run one prompt, streaming the answer and the tool calls."""
+    """Run one prompt, streaming the answer and the tool calls.
+
+    When a permission rule says ask, you are asked at the terminal (or, with no
+    terminal, the call is refused unless --yes is given).
+    """
     try:
-        result = asyncio.run(_run(message, model, session))
+        result = asyncio.run(_run(message, model, session, yes))
     except OpenCodeError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -38,8 +47,10 @@ def run(
         raise typer.Exit(1)
 
 
-async def _run(message: str, model: str | None, session_id: str | None) -> AgentResult:
-    async with OpenCodeAsyncClient(SDKConfig(model=model)) as client:
+async def _run(message: str, model: str | None, session_id: str | None, yes: bool) -> AgentResult:
+    async with OpenCodeAsyncClient(SDKConfig(model=model, auto_confirm=yes)) as client:
+        if not yes and sys.stdin.isatty():
+            client.set_io_handler(ConsoleIO(err))
         try:
             chosen = client.resolve_model(model)
         except ConfigError:

@@ -4,10 +4,12 @@ from ..agents.result import AgentResult
 from .callbacks import Notification
 from .client import OpenCodeAsyncClient
 from .config import SDKConfig
+from .io import IOHandler
 from .sync_client import OpenCodeSyncClient
 
 __all__ = [
     "AgentResult",
+    "IOHandler",
     "Notification",
     "OpenCodeAsyncClient",
     "OpenCodeSyncClient",

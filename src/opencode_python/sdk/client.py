@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,10 +17,18 @@ from ..context.system_prompt import DEFAULT_PROMPT, environment_block
 from ..core import events as ev
 from ..core.errors import ConfigError, OpenCodeError
 from ..core.events import Event, EventBus
-from ..core.models import Approval, MessageWithParts, Session, TokenUsage, ToolExecution
+from ..core.models import (
+    Approval,
+    MessageWithParts,
+    PermissionRule,
+    Session,
+    TokenUsage,
+    ToolExecution,
+)
 from ..core.version import VERSION
 from ..permissions.filter import ToolPermissionFilter
 from ..permissions.gate import Approver, PermissionGate
+from ..permissions.rules import from_config
 from ..providers.base import Provider
 from ..providers.catalog import ModelInfo, cost_of
 from ..providers.config import ProviderConfig
@@ -35,12 +44,15 @@ from ..tools.executor import ToolExecutionManager
 from ..tools.framework import QuestionCallback, Tool, ToolRegistry
 from .callbacks import CallbackHub, NotificationCallback, ProgressCallback
 from .config import SDKConfig
+from .io import IOHandler
 
 # Used when no model is configured: the first provider whose key is in the environment.
 ENV_DEFAULT_MODELS = (
     ("ANTHROPIC_API_KEY", "anthropic/claude-sonnet-4-5"),
     ("OPENAI_API_KEY", "openai/gpt-4.1-mini"),
 )
+
+PERMISSION_ENV = "OPENCODE_PERMISSION"
 
 BUILD_AGENT = Agent(
     name="build",
@@ -67,7 +79,8 @@ class OpenCodeAsyncClient:
         self.tools = ToolRegistry()
         self.retry = RetryPolicy(max_retries=self.config.max_retries)
         self.permissions = PermissionGate(
-            config_rules=self.config.permission, auto_confirm=self.config.auto_confirm
+            config_rules=[*self.config.permission, *_env_permission()],
+            auto_confirm=self.config.auto_confirm,
         )
         self.executor = ToolExecutionManager(
             self.tools, timeout=self.config.tool_timeout, permissions=self.permissions
@@ -124,7 +137,7 @@ class OpenCodeAsyncClient:
                 await self._store.open()
                 await self._register_builtins()
                 self.permissions.store = self._store
-                self.executor.store = self._store
+                self.executor.tracker.store = self._store
                 self.executor.output_dir = db_path.parent / "tool-output"
                 storage = SessionStorage(
                     store=self._store, project_dir=self.config.resolved_project_dir
@@ -170,6 +183,11 @@ class OpenCodeAsyncClient:
         ``"reject"``, or a ``PermissionReply`` carrying a message for the model."""
         self.permissions.approver = approver
 
+    def set_io_handler(self, io: IOHandler) -> None:
+        """Let one object answer for the user: permission asks and questions."""
+        self.on_permission(io.confirm_permission)
+        self.on_question(io.ask_questions)
+
     def on_question(self, handler: QuestionCallback) -> None:
         """Let ``handler(questions)`` answer the ``question`` tool: one answer each."""
         self._question_handler = handler
@@ -191,7 +209,7 @@ class OpenCodeAsyncClient:
     ) -> list[ToolExecution]:
         """The session's most recent tool executions, oldest first."""
         await self._ready()
-        return await self.store.list_tool_executions(session_id, tool=tool, limit=limit)
+        return await self.executor.tracker.history(session_id, tool=tool, limit=limit)
 
     def on_progress(self, callback: ProgressCallback) -> None:
         """Call ``callback(current, message)`` at each step and tool of a run."""
@@ -369,6 +387,20 @@ class OpenCodeAsyncClient:
             project_id=project.id,
             ask_user=self._question_handler,
         )
+
+
+def _env_permission() -> list[PermissionRule]:
+    """Rules from ``OPENCODE_PERMISSION`` (JSON, as in OpenCode), applied after config."""
+    raw = os.environ.get(PERMISSION_ENV)
+    if not raw:
+        return []
+    try:
+        return from_config(json.loads(raw))
+    except (json.JSONDecodeError, ConfigError) as exc:
+        raise ConfigError(
+            f"{PERMISSION_ENV} must hold permission rules as JSON, e.g. "
+            f'\'{{"bash": "ask"}}\': {exc}'
+        ) from None
 
 
 def _pricing(info: ModelInfo) -> Any:

@@ -25,6 +25,7 @@ from ..tools.framework import QuestionCallback, Tool
 from .callbacks import NotificationCallback, ProgressCallback
 from .client import OpenCodeAsyncClient
 from .config import SDKConfig
+from .io import IOHandler
 
 T = TypeVar("T")
 _DONE = object()
@@ -88,6 +89,10 @@ class OpenCodeSyncClient:
     def on_permission(self, approver: Approver) -> None:
         """``approver`` runs on the client's background thread."""
         self.client.on_permission(approver)
+
+    def set_io_handler(self, io: IOHandler) -> None:
+        """``io``'s methods run on the client's background thread."""
+        self.client.set_io_handler(io)
 
     def on_question(self, handler: QuestionCallback) -> None:
         """``handler`` runs on the client's background thread."""

@@ -11,6 +11,7 @@ from .framework import (
     ToolRegistry,
     ToolResult,
 )
+from .tracker import ToolExecutionTracker
 
 __all__ = [
     "CallScope",
@@ -20,6 +21,7 @@ __all__ = [
     "ToolAttachment",
     "ToolContext",
     "ToolExecutionManager",
+    "ToolExecutionTracker",
     "ToolMetadata",
     "ToolOutcome",
     "ToolRegistry",

@@ -18,12 +18,12 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from ..core.errors import AbortedError, PermissionDeniedError, ToolArgumentsError, ToolError
-from ..core.models import PermissionRule, ToolExecution, now_ms
+from ..core.models import PermissionRule
 from ..permissions.gate import PermissionGate, PermissionRequest
 from ..permissions.rules import permission_key
-from ..storage.base import Store
 from .doom_loop import DoomLoopDetector, canonical_call
 from .framework import Tool, ToolContext, ToolRegistry, ToolResult
+from .tracker import ToolExecutionTracker
 from .truncation import truncate_output
 
 log = logging.getLogger(__name__)
@@ -65,14 +65,14 @@ class ToolExecutionManager:
         *,
         timeout: float | None = None,
         permissions: PermissionGate | None = None,
-        store: Store | None = None,
+        tracker: ToolExecutionTracker | None = None,
         output_dir: Path | None = None,
         doom_loop: DoomLoopDetector | None = None,
     ) -> None:
         self.registry = registry
         self.timeout = timeout
         self.permissions = permissions or PermissionGate(auto_confirm=True)
-        self.store = store
+        self.tracker = tracker or ToolExecutionTracker()
         self.output_dir = output_dir
         self.doom_loop = doom_loop or DoomLoopDetector()
         self._validators: dict[tuple[str, int], Draft202012Validator] = {}
@@ -199,28 +199,22 @@ class ToolExecutionManager:
             return ToolOutcome("error", args, error=f"{type(exc).__name__}: {exc}")
         if on_start is not None:
             await on_start(args)
-        record = ToolExecution(
-            session_id=ctx.session_id,
-            message_id=ctx.message_id,
-            call_id=ctx.call_id,
-            tool=tool_id,
-            agent=ctx.agent,
-            arguments=args,
-        )
-        await self._record(record)
+        record = await self.tracker.started(tool_id, args, ctx)
         try:
             outcome = await self.run(tool_id, args, ctx)
         except asyncio.CancelledError:
-            record.status, record.error = "error", "aborted"
-            await asyncio.shield(self._finish_record(record))
+            await self.tracker.finished(record, status="error", error="aborted")
             raise
-        if outcome.result is not None:
-            outcome.result.output = self._truncate(tool, outcome.result.output, ctx)
-        record.status = outcome.status
-        record.title = outcome.result.title if outcome.result else None
-        record.output = outcome.result.output if outcome.result else None
-        record.error = outcome.error
-        await self._finish_record(record)
+        result = outcome.result
+        if result is not None:
+            result.output = self._truncate(tool, result.output, ctx)
+        await self.tracker.finished(
+            record,
+            status=outcome.status,
+            title=result.title if result else None,
+            output=result.output if result else None,
+            error=outcome.error,
+        )
         return outcome
 
     def _wire(self, ctx: ToolContext, scope: CallScope) -> None:
@@ -281,14 +275,6 @@ class ToolExecutionManager:
             name_hint=f"{tool.id or 'tool'}_{ctx.call_id}",
         )
         return cut.text
-
-    async def _record(self, record: ToolExecution) -> None:
-        if self.store is not None:
-            await self.store.save_tool_execution(record)
-
-    async def _finish_record(self, record: ToolExecution) -> None:
-        record.time.end = now_ms()
-        await self._record(record)
 
 
 def _describe(path: Any, message: str) -> str:

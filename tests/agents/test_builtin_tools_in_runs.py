@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from opencode_python import OpenCodeAsyncClient, PermissionRequest
 from opencode_python.core.models import ToolPart
@@ -122,3 +126,27 @@ async def test_reading_an_env_file_asks_by_default(tmp_path: Path) -> None:
     results, _, _ = await run(tmp_path, [Turn(tool_calls=[call]), Turn(text="ok")])
     assert "needs approval, and no approver is set" in results[call.call_id]
     assert "TOKEN" not in results[call.call_id]
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+async def test_an_image_read_by_a_tool_reaches_the_model(tmp_path: Path, wire: str) -> None:
+    root = project(tmp_path)
+    (root / "dot.png").write_bytes(PNG)
+    call = ScriptedToolCall("read", {"file_path": "dot.png"})
+    with ScriptedLLMServer([Turn(tool_calls=[call]), Turn(text="a dot")]) as server:
+        config = scripted_config(server, wire, tmp_path, builtin_tools=True)
+        async with OpenCodeAsyncClient(config) as client:
+            session = await client.create_session()
+            await client.prompt(session.id, "look")
+        body = json.dumps(server.requests[1].body)
+    encoded = base64.b64encode(PNG).decode()
+    assert encoded in body
+    if wire == "openai":
+        assert f"data:image/png;base64,{encoded}" in body
+    else:
+        assert '"media_type": "image/png"' in body

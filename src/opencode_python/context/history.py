@@ -70,7 +70,14 @@ def _assistant_messages(message: MessageWithParts) -> list[ChatMessage]:
             state = part.state
             content.append(ToolCallBlock(part.call_id, part.tool, dict(state.input)))
             if state.status == "completed":
-                results.append(ToolResultBlock(part.call_id, part.tool, state.output or ""))
+                images = [
+                    ImageBlock(a.mime, a.url.partition(",")[2])
+                    for a in state.attachments
+                    if a.mime.startswith("image/") and a.url.startswith("data:")
+                ]
+                results.append(
+                    ToolResultBlock(part.call_id, part.tool, state.output or "", images=images)
+                )
             elif state.status == "error":
                 results.append(
                     ToolResultBlock(part.call_id, part.tool, state.error or "error", True)

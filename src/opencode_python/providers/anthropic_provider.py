@@ -210,8 +210,7 @@ def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
             if message.role == "assistant":
                 blocks.extend(_reasoning(block))
         elif isinstance(block, ImageBlock):
-            source = {"type": "base64", "media_type": block.mime, "data": block.data_base64}
-            blocks.append({"type": "image", "source": source})
+            blocks.append(_image(block))
         elif isinstance(block, ToolCallBlock):
             blocks.append(
                 {
@@ -223,12 +222,20 @@ def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
             )
         elif isinstance(block, ToolResultBlock):
             result: dict[str, Any] = {"type": "tool_result", "tool_use_id": block.call_id}
-            if block.output:
+            if block.images:
+                text = [{"type": "text", "text": block.output}] if block.output else []
+                result["content"] = [*text, *(_image(i) for i in block.images)]
+            elif block.output:
                 result["content"] = block.output
             if block.is_error:
                 result["is_error"] = True
             blocks.append(result)
     return blocks
+
+
+def _image(image: ImageBlock) -> dict[str, Any]:
+    source = {"type": "base64", "media_type": image.mime, "data": image.data_base64}
+    return {"type": "image", "source": source}
 
 
 def _reasoning(block: ReasoningBlock) -> list[dict[str, Any]]:

@@ -49,10 +49,13 @@ class ToolCallBlock:
 
 @dataclass(slots=True)
 class ToolResultBlock:
+    """A tool's answer; ``images`` are pictures the tool returned (e.g. ``read`` on a PNG)."""
+
     call_id: str
     name: str
     output: str
     is_error: bool = False
+    images: list[ImageBlock] = field(default_factory=list)
     type: Literal["tool_result"] = "tool_result"
 
 

@@ -183,11 +183,24 @@ def to_openai_messages(request: ChatRequest) -> list[ChatCompletionMessageParam]
     return cast("list[ChatCompletionMessageParam]", out)
 
 
+def _image_part(image: ImageBlock) -> dict[str, Any]:
+    url = f"data:{image.mime};base64,{image.data_base64}"
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
 def _message(message: ChatMessage) -> list[dict[str, Any]]:
     results = [b for b in message.content if isinstance(b, ToolResultBlock)]
     out: list[dict[str, Any]] = [
         {"role": "tool", "tool_call_id": r.call_id, "content": r.output} for r in results
     ]
+    # Tool messages carry text only here, so pictures a tool returned follow as user input.
+    pictures: list[dict[str, Any]] = []
+    for r in results:
+        for image in r.images:
+            pictures.append({"type": "text", "text": f"Image returned by {r.name} ({r.call_id}):"})
+            pictures.append(_image_part(image))
+    if pictures:
+        out.append({"role": "user", "content": pictures})
     if message.role == "assistant":
         assistant = _assistant(message)
         if assistant is not None:
@@ -198,8 +211,7 @@ def _message(message: ChatMessage) -> list[dict[str, Any]]:
         if isinstance(block, TextBlock) and block.text:
             parts.append({"type": "text", "text": block.text})
         elif isinstance(block, ImageBlock):
-            url = f"data:{block.mime};base64,{block.data_base64}"
-            parts.append({"type": "image_url", "image_url": {"url": url}})
+            parts.append(_image_part(block))
     if parts:
         # A lone text part goes as a plain string, which every compatible server reads.
         single = len(parts) == 1 and parts[0]["type"] == "text"

@@ -142,6 +142,7 @@ async def main() -> None:
             storage_path=Path(tmp),
             project_dir=Path(tmp),
             model="openai/gpt-4.1-mini",
+            builtin_tools=False,  # the plain loop offers only the echo tool too
             providers={"openai": {"api_key": "bench", "base_url": server.openai_base_url}},
         )
         openai = AsyncOpenAI(api_key="bench", base_url=server.openai_base_url, max_retries=0)

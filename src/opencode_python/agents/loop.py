@@ -535,11 +535,7 @@ class AISession:
         await self._publish(ev.PART_UPDATED, {"part": part})
 
     async def _add_session_usage(self, usage: TokenUsage, cost: float) -> None:
-        session = await self.store.get_session(self.session.id)
-        session.usage = session.usage + usage
-        session.cost += cost
-        session.time.updated = now_ms()
-        await self.store.update_session(session)
+        session = await self.store.add_session_usage(self.session.id, usage, cost)
         self.session = session
         await self._publish(ev.SESSION_UPDATED, {"session": session})
 

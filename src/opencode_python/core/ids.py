@@ -47,7 +47,12 @@ def _time_component() -> int:
 
 def new_id(kind: IdKind) -> str:
     """A fresh id for ``kind`` (``ses_...``, ``msg_...``, ``prt_...``)."""
-    rand = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    value = int.from_bytes(secrets.token_bytes(9))  # 72 bits; 62**12 > 2**71
+    chars = []
+    for _ in range(12):
+        value, digit = divmod(value, 62)
+        chars.append(_ALPHABET[digit])
+    rand = "".join(chars)
     return f"{PREFIXES[kind]}_{_time_component():014x}{rand}"
 
 

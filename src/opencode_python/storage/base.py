@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from ..core.models import Approval, Message, MessageWithParts, Part, Session, ToolExecution
+from ..core.models import (
+    Approval,
+    Message,
+    MessageWithParts,
+    Part,
+    Session,
+    TokenUsage,
+    ToolExecution,
+)
 
 
 class Store(ABC):
@@ -61,6 +69,10 @@ class Store(ABC):
     @abstractmethod
     async def update_session(self, session: Session) -> Session:
         """Replace the stored session. Raises ``NotFoundError`` if it is gone."""
+
+    @abstractmethod
+    async def add_session_usage(self, session_id: str, usage: TokenUsage, cost: float) -> Session:
+        """Add a step's usage and cost to the session's totals, atomically; returns it."""
 
     @abstractmethod
     async def delete_session(self, session_id: str) -> None:

@@ -33,7 +33,9 @@ from ..core.models import (
     MessageWithParts,
     Part,
     Session,
+    TokenUsage,
     ToolExecution,
+    now_ms,
     parse_part,
 )
 from .base import Store
@@ -111,6 +113,17 @@ _INSERT_SESSION = (
 _UPDATE_SESSION = (
     "UPDATE sessions SET project_id = ?, parent_id = ?, time_created = ?, time_updated = ?, "
     "data = ? WHERE id = ?"
+)
+# Adds a step's usage and cost to a session in one atomic statement.
+_ADD_USAGE = (
+    "UPDATE sessions SET time_updated = :now, data = json_set(data, "
+    "'$.usage.input', json_extract(data, '$.usage.input') + :input, "
+    "'$.usage.output', json_extract(data, '$.usage.output') + :output, "
+    "'$.usage.reasoning', json_extract(data, '$.usage.reasoning') + :reasoning, "
+    "'$.usage.cache.read', json_extract(data, '$.usage.cache.read') + :cache_read, "
+    "'$.usage.cache.write', json_extract(data, '$.usage.cache.write') + :cache_write, "
+    "'$.cost', json_extract(data, '$.cost') + :cost, "
+    "'$.time.updated', :now) WHERE id = :id RETURNING data"
 )
 # A session and all its descendants. UNION (not UNION ALL) ends even on a parent cycle.
 _TREE = (
@@ -405,6 +418,23 @@ class SQLiteStore(Store):
             if cursor.rowcount == 0:
                 raise self._no_session(session.id)
         return session
+
+    async def add_session_usage(self, session_id: str, usage: TokenUsage, cost: float) -> Session:
+        params = {
+            "id": session_id,
+            "now": now_ms(),
+            "input": usage.input,
+            "output": usage.output,
+            "reasoning": usage.reasoning,
+            "cache_read": usage.cache.read,
+            "cache_write": usage.cache.write,
+            "cost": cost,
+        }
+        async with self._connection() as db:
+            rows = list(await db.execute_fetchall(_ADD_USAGE, params))
+        if not rows:
+            raise self._no_session(session_id)
+        return Session.model_validate_json(rows[0][0])
 
     async def delete_session(self, session_id: str) -> None:
         # One statement: atomic on its own. Messages and parts go by ON DELETE CASCADE.

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from opencode_python import OpenCodeAsyncClient, PermissionRequest
+from opencode_python.core import events as ev
+from opencode_python.core.events import Event
 from opencode_python.core.models import ToolPart
 from opencode_python.testing import ScriptedLLMServer, ScriptedToolCall, Turn
 
@@ -150,3 +152,47 @@ async def test_an_image_read_by_a_tool_reaches_the_model(tmp_path: Path, wire: s
         assert f"data:image/png;base64,{encoded}" in body
     else:
         assert '"media_type": "image/png"' in body
+
+
+async def test_batch_runs_calls_through_the_same_checks(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    batch = ScriptedToolCall(
+        "batch",
+        {
+            "tool_calls": [
+                {"tool": "read", "parameters": {"file_path": "app.py"}},
+                {"tool": "bash", "parameters": {"command": "rm app.py"}},
+                {"tool": "glob", "parameters": {"pattern": "*.py"}},
+            ]
+        },
+    )
+    results, _, _ = await run(
+        tmp_path,
+        [Turn(tool_calls=[batch]), Turn(text="ok")],
+        permission={"bash": {"*": "allow", "rm *": "deny"}},
+    )
+    output = results[batch.call_id]
+    assert "2 of 3 calls succeeded" in output
+    assert "Permission denied: bash 'rm app.py'" in output
+    assert (root / "app.py").exists()
+
+
+async def test_a_running_tool_publishes_its_progress(tmp_path: Path) -> None:
+    project(tmp_path)
+    bash = ScriptedToolCall("bash", {"command": "for i in 1 2 3; do echo tick $i; sleep 0.3; done"})
+    with ScriptedLLMServer([Turn(tool_calls=[bash]), Turn(text="ok")]) as server:
+        config = scripted_config(server, "openai", tmp_path, builtin_tools=True)
+        async with OpenCodeAsyncClient(config) as client:
+            updates: list[str] = []
+
+            def on_part(event: Event) -> None:
+                part = event.data["part"]
+                if isinstance(part, ToolPart) and part.state.status == "running":
+                    updates.append(str(part.state.metadata.get("output", "")))
+
+            client.events.subscribe(ev.PART_UPDATED, on_part)
+            session = await client.create_session()
+            await client.prompt(session.id, "tick")
+    progress = [u for u in updates if "tick" in u]
+    assert len(progress) >= 2  # seen while running, before the call completed
+    assert "tick 1" in progress[0]

@@ -33,6 +33,9 @@ RUNNABLE_DOCS = (
     "permissions.md",
     "providers.md",
     "builtin-tools.md",
+    "skills.md",
+    "config.md",
+    "agents.md",
 )
 
 NOT_RUN_MARKER = "# not run"

@@ -25,6 +25,7 @@ LAYERS: dict[str, float] = {
     "core": 1,
     "storage": 2,
     "permissions": 2,
+    "config": 2,
     "providers": 3,
     "tools": 3,
     "context": 4,

@@ -73,7 +73,13 @@ async def test_multi_step_tool_run_round_trips_through_each_wire_format(
     assert result.cost > 0
 
     # Events: the run frames everything; each tool starts before it completes.
-    types = [e.type for e in seen]
+    assert [e.data["state"] for e in seen if e.type == ev.AGENT_STATE] == [
+        "initialized",
+        "ready",
+        "executing",
+        "finished",
+    ]
+    types = [e.type for e in seen if e.type != ev.AGENT_STATE]
     assert types[0] == ev.RUN_STARTED
     assert types[-1] == ev.RUN_FINISHED
     assert types.count(ev.TOOL_STARTED) == 3
@@ -192,7 +198,7 @@ async def test_stream_yields_events_as_they_happen_then_the_result(
         items = [item async for item in client.stream(session.id, "hi")]
     assert isinstance(items[-1], AgentResult)
     result = items[-1]
-    events = [i for i in items[:-1] if isinstance(i, Event)]
+    events = [i for i in items[:-1] if isinstance(i, Event) and i.type != ev.AGENT_STATE]
     deltas = [e.data["delta"] for e in events if e.type == ev.PART_DELTA]
     assert len(deltas) == 8
     assert "".join(deltas) == result.response == "Hello there, streaming world!"

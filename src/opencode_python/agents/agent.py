@@ -1,22 +1,39 @@
-"""What an agent is: a name, a prompt, a model and the rules for what it may do."""
+"""What an agent is: a name, a prompt, a model and the rules for what it may do.
+
+Also how an ``opencode.json`` ``agent.<name>`` entry (or a Markdown agent's frontmatter)
+becomes one: :class:`AgentDefinition` validates the entry and lays it over an existing
+agent, so a config entry can change one field of a built-in without restating the rest.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..core.errors import ConfigError
 from ..core.models import PermissionRule
+from ..permissions.rules import from_config, permission_key
 
 AgentMode = Literal["primary", "subagent", "all"]
 
 
 class Agent(BaseModel):
-    """A named agent. ``model`` is ``provider/model``; None means the client's default."""
+    """A named agent. ``model`` is ``provider/model``; None means the client's default.
+
+    ``mode`` says where it can run: ``primary`` (the agent a user talks to), ``subagent``
+    (only delegated to) or ``all`` (both). ``permission`` holds the agent's own rules,
+    evaluated after the defaults and the config's, so they take precedence; it also takes
+    ``opencode.json`` shorthand (``{"bash": "deny"}``, ``"allow"``). ``steps`` caps the
+    model calls of one run; ``options`` go to the provider as they are. ``native`` marks
+    the agents this package ships.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: str = Field(min_length=1)
     description: str = ""
     mode: AgentMode = "all"
     permission: list[PermissionRule] = Field(default_factory=list)
@@ -24,8 +41,161 @@ class Agent(BaseModel):
     model: str | None = None
     temperature: float | None = None
     top_p: float | None = None
-    steps: int | None = None
+    steps: int | None = Field(default=None, ge=1)
     options: dict[str, Any] = Field(default_factory=dict)
     hidden: bool = False
     color: str | None = None
     native: bool = False
+
+    @field_validator("permission", mode="before")
+    @classmethod
+    def _permission_shorthand(cls, value: Any) -> Any:
+        """Accept opencode.json shorthand as well as rules; a bad value is a ConfigError."""
+        return from_config(value)
+
+    @field_validator("model")
+    @classmethod
+    def _model_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            provider, _, model = value.partition("/")
+            if not provider or not model:
+                raise ValueError(
+                    f"model {value!r} must be named 'provider/model', e.g. 'openai/gpt-4.1-mini'"
+                )
+        return value
+
+
+# Keys of an agent entry that are Agent fields of the same name. ``native`` is not one of
+# them: only the package's own agents are native.
+_FIELDS: Final = frozenset(
+    {
+        "description",
+        "mode",
+        "model",
+        "prompt",
+        "temperature",
+        "top_p",
+        "steps",
+        "permission",
+        "color",
+        "hidden",
+        "options",
+    }
+)
+# Keys with a meaning of their own; every other key is a provider option, as in OpenCode.
+_SPECIAL: Final = frozenset({"name", "disable", "tools", "maxSteps"})
+# Legacy ``tools`` names that are checked under the ``edit`` permission.
+_LEGACY_EDIT_TOOLS: Final = frozenset({"patch"})
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDefinition:
+    """One validated agent entry from ``source`` (a file path or ``opencode.json``).
+
+    ``agent`` carries the fields the entry set (``agent.model_fields_set``), the others at
+    their defaults; ``disable`` is None when the entry did not say.
+    """
+
+    agent: Agent
+    disable: bool | None
+    source: str
+
+    @classmethod
+    def parse(cls, name: object, entry: object, *, source: str, where: str = "") -> AgentDefinition:
+        """Validate an entry in OpenCode's format. ``where`` prefixes field names in errors
+        (``agent.review.`` inside opencode.json); every error names ``source`` and the field.
+
+        Keys: the Agent fields (not ``native``), ``maxSteps`` (old name of ``steps``),
+        ``tools`` (legacy ``{tool: bool}``, turned into allow/deny rules placed before
+        ``permission``), ``disable`` and ``name`` (must match the agent's name). Any other
+        key is a provider option, as in OpenCode (``reasoningEffort: high``).
+        """
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{source}: agent names must be non-empty strings; got {name!r}")
+        if not isinstance(entry, Mapping):
+            raise ConfigError(
+                f"{source}: {where.rstrip('.') or 'agent'}: must be a mapping of settings; "
+                f"got {type(entry).__name__}"
+            )
+        for key in entry:
+            if not isinstance(key, str):
+                raise ConfigError(f"{source}: {where}{key!r}: setting names must be strings")
+        disable = entry.get("disable")
+        if disable is not None and not isinstance(disable, bool):
+            raise ConfigError(f"{source}: {where}disable: must be true or false; got {disable!r}")
+        declared = entry.get("name", name)
+        if declared != name:
+            raise ConfigError(
+                f"{source}: {where}name: {declared!r} differs from the agent's name {name!r} "
+                "(taken from the file name or config key); remove it or rename the agent"
+            )
+        fields = {key: value for key, value in entry.items() if key in _FIELDS}
+        if "steps" not in fields and "maxSteps" in entry:
+            fields["steps"] = entry["maxSteps"]
+        if "tools" in entry or "permission" in entry:
+            rules = _tool_rules(entry.get("tools"), f"{source}: {where}tools")
+            try:
+                rules += from_config(entry.get("permission", []))
+            except ConfigError as exc:
+                raise ConfigError(f"{source}: {where}{exc}") from None
+            fields["permission"] = rules
+        try:
+            agent = Agent.model_validate({"name": name, **fields})
+        except ValidationError as exc:
+            raise ConfigError(f"{source}: {describe_errors(exc, where)}") from None
+        extra = {key: value for key, value in entry.items() if key not in _FIELDS | _SPECIAL}
+        if extra:
+            agent = agent.model_copy(update={"options": {**agent.options, **extra}})
+        return cls(agent=agent, disable=disable, source=source)
+
+    def apply(self, base: Agent | None) -> Agent:
+        """This entry laid over ``base``: set fields replace, ``permission`` rules are added
+        after base's (so they win), ``options`` merge deeply. No base: the agent as is."""
+        if base is None:
+            return self.agent
+        given = self.agent.model_fields_set - {"name"}
+        update = {field: getattr(self.agent, field) for field in given}
+        if "permission" in given:
+            update["permission"] = [*base.permission, *self.agent.permission]
+        if "options" in given:
+            update["options"] = _deep_merge(base.options, self.agent.options)
+        return base.model_copy(update=update)
+
+
+def describe_errors(exc: ValidationError, where: str = "") -> str:
+    """``field: problem`` for each error of ``exc``, fields prefixed with ``where``."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "agent"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}{field}: {message}")
+    return "; ".join(problems)
+
+
+def _tool_rules(tools: object, where: str) -> list[PermissionRule]:
+    """Legacy ``tools: {bash: false}`` as rules: true allows the tool, false denies it."""
+    if tools is None:
+        return []
+    if not isinstance(tools, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, bool) for key, value in tools.items()
+    ):
+        raise ConfigError(f"{where}: must map tool names to true or false; got {tools!r}")
+    return [
+        PermissionRule(
+            permission="edit" if tool in _LEGACY_EDIT_TOOLS else permission_key(tool),
+            pattern="*",
+            action="allow" if enabled else "deny",
+        )
+        for tool, enabled in tools.items()
+    ]
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        previous = merged.get(key)
+        if isinstance(previous, Mapping) and isinstance(value, Mapping):
+            merged[key] = _deep_merge(previous, value)
+        else:
+            merged[key] = value
+    return merged

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..context.compaction import step_tokens
 from ..context.history import to_chat_messages
 from ..core import events as ev
 from ..core.errors import (
@@ -60,6 +61,8 @@ from ..tools.framework import QuestionCallback, ToolContext
 from .agent import Agent
 from .result import AgentResult
 
+Compact = Callable[[list[MessageWithParts]], Awaitable[list[MessageWithParts]]]
+
 MAX_STEPS_NOTICE = (
     "You have reached the maximum number of steps for this run, so tools are disabled now. "
     "Reply with text only: summarise what was done and what is left to do."
@@ -103,6 +106,8 @@ class AISession:
         rules: Sequence[PermissionRule] = (),
         project_id: str = "",
         ask_user: QuestionCallback | None = None,
+        compact: Compact | None = None,
+        usable_context: int | None = None,
     ) -> None:
         self.session = session
         self.agent = agent
@@ -121,6 +126,8 @@ class AISession:
         self.directory = directory
         self.rules = list(rules)
         self.ask_user = ask_user
+        self.compact = compact
+        self.usable_context = usable_context
         self.project_id = project_id
         self._abort = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
@@ -135,8 +142,12 @@ class AISession:
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
-    async def run(self, message: str) -> AgentResult:
-        """Store ``message`` as the user's turn and run the agent until it is done."""
+    async def run(self, message: str, history: list[MessageWithParts] | None = None) -> AgentResult:
+        """Store ``message`` as the user's turn and run the agent until it is done.
+
+        ``history`` is what the model sees before the message (default: every stored
+        message); ``ContextBuilder`` gives the history since the last compaction.
+        """
         self._task = asyncio.current_task()
         started = time.monotonic()
         sid = self.session.id
@@ -144,7 +155,8 @@ class AISession:
         await self._publish(ev.RUN_STARTED, {"agent": self.agent.name, "model": self.model})
         await self._status("busy")
         try:
-            history = await self.store.list_messages(sid)
+            if history is None:
+                history = await self.store.list_messages(sid)
             user = await self._store_user_message(message)
             history.append(user)
             for step in range(1, self.max_steps + 1):
@@ -184,6 +196,7 @@ class AISession:
             model_id=self.model_id,
         )
         await self.store.save_message(message)
+        await self._publish(ev.MESSAGE_CREATED, {"message": message})
         await self._publish(ev.MESSAGE_UPDATED, {"message": message})
         result.message_ids.append(message.id)
         result.steps = step
@@ -241,6 +254,12 @@ class AISession:
         if texts:
             result.response = "".join(texts)
         history.append(MessageWithParts(info=message, parts=list(attempt.parts)))
+        if (
+            self.compact is not None
+            and self.usable_context is not None
+            and step_tokens(finish.usage) >= self.usable_context
+        ):
+            history[:] = await self.compact(history)
         if not tool_parts:
             return True
         if last:
@@ -526,6 +545,7 @@ class AISession:
         part.time.end = part.time.start
         await self.store.save_message(message)
         await self.store.save_part(part)
+        await self._publish(ev.MESSAGE_CREATED, {"message": message})
         await self._publish(ev.MESSAGE_UPDATED, {"message": message})
         await self._publish(ev.PART_UPDATED, {"part": part})
         return MessageWithParts(info=message, parts=[part])

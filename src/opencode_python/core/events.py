@@ -22,6 +22,9 @@ SESSION_CREATED = "session.created"
 SESSION_UPDATED = "session.updated"
 SESSION_DELETED = "session.deleted"
 SESSION_STATUS = "session.status"
+SESSION_ARCHIVED = "session.archived"
+SESSION_COMPACTED = "session.compacted"
+MESSAGE_CREATED = "message.created"
 MESSAGE_UPDATED = "message.updated"
 PART_UPDATED = "message.part.updated"
 PART_REMOVED = "message.part.removed"
@@ -33,6 +36,7 @@ PROVIDER_RETRY = "provider.retry"
 RUN_STARTED = "run.started"
 RUN_STEP = "run.step"
 RUN_FINISHED = "run.finished"
+AGENT_STATE = "agent.state"
 
 
 @dataclass(slots=True)

@@ -224,6 +224,7 @@ class StepFinishPart(_PartBase):
 class CompactionPart(_PartBase):
     type: Literal["compaction"] = "compaction"
     auto: bool = False
+    keep_from: str | None = None  # first message kept verbatim after the summary
 
 
 class SubtaskPart(_PartBase):

@@ -11,9 +11,15 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ..agents.agent import Agent
-from ..agents.loop import AISession
+from ..agents.builtin import DEFAULT_AGENT
+from ..agents.manager import AgentManager, AgentRun
+from ..agents.markdown import agent_dirs
+from ..agents.registry import AgentRegistry
 from ..agents.result import AgentResult
-from ..context.system_prompt import DEFAULT_PROMPT, environment_block
+from ..agents.runtime import AgentRuntime, RuntimeSettings
+from ..config.files import OpenCodeFileConfig, load_config
+from ..config.paths import user_config_dir
+from ..context.builder import ContextBuilder
 from ..core import events as ev
 from ..core.errors import ConfigError, OpenCodeError
 from ..core.events import Event, EventBus
@@ -22,18 +28,18 @@ from ..core.models import (
     MessageWithParts,
     PermissionRule,
     Session,
-    TokenUsage,
     ToolExecution,
+    now_ms,
 )
 from ..core.version import VERSION
-from ..permissions.filter import ToolPermissionFilter
 from ..permissions.gate import Approver, PermissionGate
 from ..permissions.rules import from_config
 from ..providers.base import Provider
-from ..providers.catalog import ModelInfo, cost_of
 from ..providers.config import ProviderConfig
 from ..providers.registry import ProviderRegistry
 from ..providers.retry import RetryPolicy
+from ..skills.loader import SkillLoader
+from ..skills.tool import SkillTool
 from ..storage.base import Store
 from ..storage.paths import database_path
 from ..storage.project import ProjectInfo
@@ -45,6 +51,7 @@ from ..tools.framework import QuestionCallback, Tool, ToolRegistry
 from .callbacks import CallbackHub, NotificationCallback, ProgressCallback
 from .config import SDKConfig
 from .io import IOHandler
+from .lifecycle import Hook, SessionLifecycle
 
 # Used when no model is configured: the first provider whose key is in the environment.
 ENV_DEFAULT_MODELS = (
@@ -53,13 +60,6 @@ ENV_DEFAULT_MODELS = (
 )
 
 PERMISSION_ENV = "OPENCODE_PERMISSION"
-
-BUILD_AGENT = Agent(
-    name="build",
-    description="The default agent: works on the user's request with every allowed tool.",
-    mode="primary",
-    native=True,
-)
 
 
 class OpenCodeAsyncClient:
@@ -91,12 +91,16 @@ class OpenCodeAsyncClient:
             progress=self.config.enable_progress,
             notifications=self.config.enable_notifications,
         )
+        self.agents = AgentRegistry()
+        self.manager = AgentManager(self.events)
+        self.lifecycle = SessionLifecycle(self.events)
         self._store = store
         self._owns_store = store is None
         self._storage: SessionStorage | None = None
         self._project: ProjectInfo | None = None
+        self._runtime: AgentRuntime | None = None
+        self._file_config: OpenCodeFileConfig = OpenCodeFileConfig()
         self._open_lock = asyncio.Lock()
-        self._runs: dict[str, AISession] = {}
         self._closed = False
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -118,8 +122,8 @@ class OpenCodeAsyncClient:
         if self._closed:
             return
         self._closed = True
-        for run in list(self._runs.values()):
-            run.abort()
+        if self._runtime is not None:
+            self._runtime.abort_all()
         await self.providers.aclose()
         if self._store is not None and self._owns_store:
             await self._store.close()
@@ -131,26 +135,91 @@ class OpenCodeAsyncClient:
             return self._storage
         async with self._open_lock:
             if self._storage is None:
-                db_path = await asyncio.to_thread(database_path, self.config.storage_path)
-                if self._store is None:
-                    self._store = SQLiteStore(db_path)
-                await self._store.open()
-                await self._register_builtins()
-                self.permissions.store = self._store
-                self.executor.tracker.store = self._store
-                self.executor.output_dir = db_path.parent / "tool-output"
-                storage = SessionStorage(
-                    store=self._store, project_dir=self.config.resolved_project_dir
-                )
-                self._project = await storage.project()
-                self._storage = storage
+                await self._open()
+        assert self._storage is not None
         return self._storage
 
-    async def _register_builtins(self) -> None:
+    async def _open(self) -> None:
+        """Open the store and load the project's configuration, agents and skills."""
+        db_path = await asyncio.to_thread(database_path, self.config.storage_path)
+        if self._store is None:
+            self._store = SQLiteStore(db_path)
+        await self._store.open()
+        storage = SessionStorage(store=self._store, project_dir=self.config.resolved_project_dir)
+        project = await storage.project()
+        worktree = Path(project.worktree) if project.worktree else None
+        user_dir = user_config_dir()
+        loaded = await asyncio.to_thread(
+            load_config, self.config.resolved_project_dir, worktree=worktree, user_dir=user_dir
+        )
+        self._apply_file_config(loaded.config)
+        self.permissions.store = self._store
+        self.executor.tracker.store = self._store
+        self.executor.output_dir = db_path.parent / "tool-output"
+        self.agents.store = self._store
+        await self.agents.load()
+        await self.agents.load_definitions(loaded.config.agent, "opencode.json")
+        await self.agents.load_markdown(agent_dirs(self.config.resolved_project_dir, user_dir))
+        skills = SkillLoader(
+            self.config.resolved_project_dir,
+            worktree=worktree,
+            user_dir=user_dir,
+            extra_paths=[Path(p) for p in loaded.config.skills],
+        )
+        await asyncio.to_thread(skills.discover_skills)
+        self.skills = skills
+        await self._register_builtins(skills)
+        context = ContextBuilder(
+            store=self._store,
+            project=project,
+            tools=self.tools,
+            skills=skills,
+            instructions=loaded.config.instructions,
+            user_dir=user_dir,
+        )
+        self._runtime = AgentRuntime(
+            store=self._store,
+            bus=self.events,
+            providers=self.providers,
+            executor=self.executor,
+            permissions=self.permissions,
+            agents=self.agents,
+            context=context,
+            manager=self.manager,
+            settings=RuntimeSettings(
+                max_steps=self.config.max_steps,
+                small_model=self.config.small_model or loaded.config.small_model,
+                generate_titles=self.config.generate_titles,
+            ),
+            resolve_model=self.resolve_model,
+            retry=lambda: self.retry,
+            ask_user=lambda: self._question_handler,
+        )
+        self._project = project
+        self._storage = storage
+
+    def _apply_file_config(self, file_config: OpenCodeFileConfig) -> None:
+        """opencode.json under SDKConfig: a field set in code wins over the file."""
+        self._file_config = file_config
+        for provider_id, settings in file_config.provider.items():
+            if provider_id not in self.config.providers:
+                self.providers.register(ProviderConfig(provider_id=provider_id, **settings))
+        file_rules = from_config(file_config.permission) if file_config.permission else []
+        self.permissions.config_rules = [
+            *file_rules,
+            *self.config.permission,
+            *_env_permission(),
+        ]
+
+    async def _register_builtins(self, skills: SkillLoader) -> None:
         chosen = self.config.builtin_tools
         if chosen is False:
             return
-        for builtin in default_tools(None if chosen is True else chosen):
+        wanted = None if chosen is True else [t for t in chosen if t != "skill"]
+        tools: list[Tool] = default_tools(wanted)
+        if chosen is True or "skill" in chosen:
+            tools.append(SkillTool(skills))
+        for builtin in tools:
             if builtin.id not in self.tools:  # an app's own tool of that id wins
                 await self.tools.register(builtin, source="builtin")
 
@@ -243,10 +312,9 @@ class OpenCodeAsyncClient:
 
     async def delete_session(self, session_id: str) -> None:
         """Delete a session with its messages and parts (aborting a run on it first)."""
-        run = self._runs.get(session_id)
-        if run is not None:
-            run.abort()
-        await (await self._ready()).delete_session(session_id)
+        storage = await self._ready()
+        self.abort(session_id)
+        await storage.delete_session(session_id)
         await self.events.publish(
             ev.SESSION_DELETED, {"session_id": session_id}, session_id=session_id
         )
@@ -255,9 +323,13 @@ class OpenCodeAsyncClient:
         self, session_id: str, role: Literal["user", "assistant"], content: str
     ) -> str:
         """Store a message without running the model; returns its id."""
-        return await (await self._ready()).add_message(
-            session_id=session_id, role=role, content=content
+        storage = await self._ready()
+        message_id = await storage.add_message(session_id=session_id, role=role, content=content)
+        stored = await self.store.get_message(session_id, message_id)
+        await self.events.publish(
+            ev.MESSAGE_CREATED, {"message": stored.info}, session_id=session_id
         )
+        return message_id
 
     async def get_messages(self, session_id: str) -> list[MessageWithParts]:
         return await (await self._ready()).get_messages(session_id)
@@ -271,20 +343,30 @@ class OpenCodeAsyncClient:
     # --- runs --------------------------------------------------------------------------
 
     def resolve_model(self, model: str | None = None, agent: Agent | None = None) -> str:
-        """The ``provider/model`` a run will use: argument, agent, config, environment."""
-        name = model or (agent.model if agent else None) or self.config.model
+        """The ``provider/model`` a run will use: argument, agent, config, opencode.json,
+        the default provider's model, then a provider key in the environment."""
+        name = (
+            model
+            or (agent.model if agent else None)
+            or self.config.model
+            or self._file_config.model
+            or self.providers.default_model
+        )
         if name:
             return name
-        default = self.providers.default_model
-        if default:
-            return default
         for env_var, env_model in ENV_DEFAULT_MODELS:
             if os.environ.get(env_var):
                 return env_model
         raise ConfigError(
             "no model is configured: pass model='provider/model' (e.g. 'openai/gpt-4.1-mini'), "
-            "set SDKConfig(model=...), or set OPENAI_API_KEY or ANTHROPIC_API_KEY"
+            "set SDKConfig(model=...) or model in opencode.json, or set OPENAI_API_KEY or "
+            "ANTHROPIC_API_KEY"
         )
+
+    async def _ready_runtime(self) -> AgentRuntime:
+        await self._ready()
+        assert self._runtime is not None
+        return self._runtime
 
     async def prompt(
         self,
@@ -292,19 +374,27 @@ class OpenCodeAsyncClient:
         message: str,
         *,
         model: str | None = None,
-        agent: Agent | None = None,
+        agent: Agent | str | None = None,
     ) -> AgentResult:
-        """Run ``message`` in the session until the agent is done; returns the result.
+        """Run ``message`` with ``agent`` (default: build) until it is done.
 
         Failures of the model call are in ``result.error`` (the session keeps what was
         stored); configuration mistakes raise before anything is stored.
         """
-        runner = await self._runner(session_id, model, agent)
-        self._runs[session_id] = runner
-        try:
-            return await runner.run(message)
-        finally:
-            self._runs.pop(session_id, None)
+        runtime = await self._ready_runtime()
+        return await runtime.execute_agent(agent or DEFAULT_AGENT, session_id, message, model=model)
+
+    async def execute_agent(
+        self,
+        agent_name: str,
+        session_id: str,
+        user_message: str,
+        options: dict[str, Any] | None = None,
+    ) -> AgentResult:
+        """Run a registered agent in a stored session. ``options`` may set model,
+        temperature, top_p, steps or prompt for this run; other keys are provider options."""
+        runtime = await self._ready_runtime()
+        return await runtime.execute_agent(agent_name, session_id, user_message, options=options)
 
     async def stream(
         self,
@@ -312,10 +402,11 @@ class OpenCodeAsyncClient:
         message: str,
         *,
         model: str | None = None,
-        agent: Agent | None = None,
+        agent: Agent | str | None = None,
     ) -> AsyncIterator[Event | AgentResult]:
         """Run like ``prompt`` and yield each event of the run as it happens, then the result."""
-        runner = await self._runner(session_id, model, agent)
+        runtime = await self._ready_runtime()
+        runner, context = await runtime.prepare(agent or DEFAULT_AGENT, session_id, model=model)
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
 
         def forward(event: Event) -> None:
@@ -323,8 +414,7 @@ class OpenCodeAsyncClient:
                 queue.put_nowait(event)
 
         unsubscribe = self.events.subscribe("*", forward)
-        self._runs[session_id] = runner
-        task = asyncio.create_task(runner.run(message))
+        task = asyncio.create_task(runtime.run(runner, context, message))
         task.add_done_callback(lambda _: queue.put_nowait(None))
         try:
             while (item := await queue.get()) is not None:
@@ -332,61 +422,69 @@ class OpenCodeAsyncClient:
             yield task.result()
         finally:
             unsubscribe()
-            self._runs.pop(session_id, None)
             if not task.done():
                 runner.abort()
                 await asyncio.wait({task})
 
     def abort(self, session_id: str) -> bool:
         """Abort the run in progress on ``session_id``; returns False when none is running."""
-        run = self._runs.get(session_id)
-        if run is None:
-            return False
-        run.abort()
-        return True
+        return self._runtime is not None and self._runtime.abort(session_id)
 
-    async def _runner(self, session_id: str, model: str | None, agent: Agent | None) -> AISession:
+    async def compact_session(self, session_id: str, *, model: str | None = None) -> bool:
+        """Summarise the session's history now (the summary replaces older turns)."""
+        runtime = await self._ready_runtime()
+        return await runtime.compact_session(session_id, model=model)
+
+    async def archive_session(self, session_id: str) -> Session:
+        """Mark a session archived (kept, but done with)."""
+        storage = await self._ready()
+        session = await storage.get_session(session_id)
+        session.time.archived = now_ms()
+        await self.store.update_session(session)
+        await self.events.publish(ev.SESSION_ARCHIVED, {"session": session}, session_id=session_id)
+        return session
+
+    # --- agents ------------------------------------------------------------------------
+
+    async def register_agent(self, agent: Agent) -> Agent:
+        """Add (or override by name) an agent; it is stored and survives a restart."""
         await self._ready()
-        if session_id in self._runs:
-            raise OpenCodeError(
-                f"session {session_id} already has a run in progress; "
-                "wait for it to finish or call abort() first"
-            )
-        session = await self.get_session(session_id)
-        agent = agent or BUILD_AGENT
-        provider, info = self.providers.resolve_model(self.resolve_model(model, agent))
-        project = self._project
-        assert project is not None
-        directory = Path(session.directory or project.directory)
-        system = [
-            agent.prompt or DEFAULT_PROMPT,
-            environment_block(directory, is_git_repo=project.vcs == "git"),
-        ]
-        rules = self.permissions.rules_for(
-            project_id=project.id,
-            agent=agent.name,
-            agent_rules=agent.permission,
-            session_rules=session.permission,
-        )
-        return AISession(
-            session=session,
-            agent=agent,
-            provider=provider,
-            model_id=info.model_id,
-            store=self.store,
-            bus=self.events,
-            executor=self.executor,
-            tools=self.tools.schemas(ToolPermissionFilter(rules).is_visible),
-            system=system,
-            retry=self.retry,
-            max_steps=self.config.max_steps,
-            max_output_tokens=info.max_output,
-            cost_of=_pricing(info),
-            directory=str(directory),
-            rules=rules,
-            project_id=project.id,
-            ask_user=self._question_handler,
-        )
+        return await self.agents.register(agent)
+
+    async def get_agent(self, name: str) -> Agent:
+        await self._ready()
+        return self.agents.get(name)
+
+    async def list_agents(self, mode: Literal["primary", "subagent"] | None = None) -> list[Agent]:
+        """Visible agents; ``mode="subagent"`` lists those other agents may delegate to."""
+        await self._ready()
+        return self.agents.list(mode)
+
+    async def remove_agent(self, name: str) -> None:
+        """Remove an agent of yours (a built-in it overrode comes back)."""
+        await self._ready()
+        await self.agents.remove(name)
+
+    def list_running_agents(self) -> list[AgentRun]:
+        """Agents executing right now, with their state."""
+        return self.manager.running()
+
+    # --- lifecycle hooks ---------------------------------------------------------------
+
+    def on_session_created(self, hook: Hook) -> None:
+        self.lifecycle.add("on_session_created", hook)
+
+    def on_session_updated(self, hook: Hook) -> None:
+        self.lifecycle.add("on_session_updated", hook)
+
+    def on_message_added(self, hook: Hook) -> None:
+        self.lifecycle.add("on_message_added", hook)
+
+    def on_session_archived(self, hook: Hook) -> None:
+        self.lifecycle.add("on_session_archived", hook)
+
+    def on_session_compacted(self, hook: Hook) -> None:
+        self.lifecycle.add("on_session_compacted", hook)
 
 
 def _env_permission() -> list[PermissionRule]:
@@ -401,10 +499,3 @@ def _env_permission() -> list[PermissionRule]:
             f"{PERMISSION_ENV} must hold permission rules as JSON, e.g. "
             f'\'{{"bash": "ask"}}\': {exc}'
         ) from None
-
-
-def _pricing(info: ModelInfo) -> Any:
-    def cost(usage: TokenUsage) -> float:
-        return cost_of(info, usage)
-
-    return cost

@@ -21,7 +21,9 @@ class SDKConfig(BaseModel):
     a plain dict such as ``{"api_key": ..., "base_url": ...}``. ``permission`` takes
     rules or opencode.json shorthand; ``auto_confirm`` answers an ``ask`` rule when no
     approver is registered (True allows, False rejects). ``builtin_tools`` registers
-    the built-in tools: all (True), none (False) or the listed ids.
+    the built-in tools: all (True), none (False) or the listed ids. With
+    ``generate_titles=True`` the title agent names untitled sessions from their first
+    message (an extra model call, on ``small_model`` if set, else the run's model).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -29,6 +31,7 @@ class SDKConfig(BaseModel):
     storage_path: Path | None = None
     project_dir: Path | None = None
     model: str | None = None
+    small_model: str | None = None
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     permission: list[PermissionRule] = Field(default_factory=list)
     auto_confirm: bool = False
@@ -38,6 +41,7 @@ class SDKConfig(BaseModel):
     max_retries: int = Field(default=4, ge=0)
     tool_timeout: float | None = Field(default=None, gt=0)
     builtin_tools: bool | list[str] = True
+    generate_titles: bool = False
 
     @field_validator("providers", mode="before")
     @classmethod
@@ -60,7 +64,7 @@ class SDKConfig(BaseModel):
         """Accept opencode.json shorthand (``"allow"``, ``{key: action}``, ...) or rules."""
         return from_config(value)
 
-    @field_validator("model")
+    @field_validator("model", "small_model")
     @classmethod
     def _model_name(cls, value: str | None) -> str | None:
         if value is not None and "/" not in value:

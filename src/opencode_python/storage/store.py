@@ -24,6 +24,14 @@ Role = Literal["user", "assistant"]
 _ROLES: tuple[Role, ...] = ("user", "assistant")
 
 
+DEFAULT_TITLE_MARK = "session - "
+
+
+def has_default_title(session: Session) -> bool:
+    """Whether the session still has the dated title it was created with (no real one)."""
+    return session.title.startswith(("New " + DEFAULT_TITLE_MARK, "Child " + DEFAULT_TITLE_MARK))
+
+
 def _slug(title: str, session_id: str) -> str:
     """A short readable handle: the title's first words and the id's random tail."""
     stem = "-".join(re.findall(r"[a-z0-9]+", title.lower())[:4])[:32].strip("-")
@@ -106,7 +114,7 @@ class SessionStorage:
         slug = _slug(title, session_id)
         if not title:
             kind = "Child" if parent_id else "New"
-            title = f"{kind} session - {datetime.now(UTC).isoformat(timespec='seconds')}"
+            title = f"{kind} {DEFAULT_TITLE_MARK}{datetime.now(UTC).isoformat(timespec='seconds')}"
         session = Session(
             id=session_id,
             slug=slug,

@@ -1,0 +1,179 @@
+"""OpenCode's built-in agents and their permission sets.
+
+An agent's rules are evaluated after ``DEFAULT_RULES`` and the config's rules, so each
+agent lists only what differs: ``build`` nothing, ``plan`` no edits outside its plan
+files, ``explore`` a read-only allow list, the hidden helpers no tools at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from ..core.models import PermissionAction, PermissionRule
+from ..permissions.rules import DEFAULT_RULES, from_config
+from . import prompts
+from .agent import Agent
+
+DEFAULT_AGENT: Final = "build"
+"""The agent a run uses when none is named."""
+
+PLAN_FILES: Final = ".opencode/plans/*.md"
+"""Where ``plan`` may write: one folder, so plans never land among the sources."""
+
+READ_ONLY_COMMANDS: Final[tuple[str, ...]] = (
+    "pwd",
+    "ls *",
+    "tree *",
+    "cat *",
+    "head *",
+    "tail *",
+    "wc *",
+    "file *",
+    "stat *",
+    "du *",
+    "which *",
+    "grep *",
+    "rg *",
+    "find *",
+    "git status *",
+    "git diff *",
+    "git log *",
+    "git show *",
+    "git blame *",
+    "git ls-files *",
+)
+"""Shell commands that only read, allowed to ``plan`` and ``explore``."""
+
+WRITING_FORMS: Final[tuple[str, ...]] = (
+    "*>*",  # output redirection: `cat a > b`
+    "find *-delete*",
+    "find *-exec*",  # also -execdir
+    "find *-ok*",  # also -okdir
+    "find *-fprint*",
+    "find *-fls*",
+    "rg *--pre*",  # runs a preprocessor command
+    "git *--output*",  # git diff/log/show --output=<file>
+)
+"""Forms of the read-only commands that write or run other programs; they override the
+allow list (they may also catch a harmless command, which then needs approval)."""
+
+
+def _bash(other: PermissionAction, writing: PermissionAction) -> dict[str, PermissionAction]:
+    """``bash`` rules: the read-only commands allowed, ``other`` for the rest, ``writing``
+    for the writing forms of the allowed commands."""
+    rules: dict[str, PermissionAction] = {"*": other}
+    rules.update(dict.fromkeys(READ_ONLY_COMMANDS, "allow"))
+    rules.update(dict.fromkeys(WRITING_FORMS, writing))
+    return rules
+
+
+def _default_exceptions() -> list[PermissionRule]:
+    """The defaults' specific rules (doom loops, outside paths, env files), to restore
+    after an agent's blanket ``"*": "deny"`` and allows."""
+    return [rule for rule in DEFAULT_RULES if rule.permission != "*"]
+
+
+def _agents(agents: Iterable[Agent]) -> dict[str, Agent]:
+    return {agent.name: agent for agent in agents}
+
+
+BUILTIN_AGENTS: Final[dict[str, Agent]] = _agents(
+    [
+        Agent(
+            name="build",
+            description="The default agent. Executes tools based on configured permissions.",
+            mode="primary",
+            native=True,
+        ),
+        Agent(
+            name="plan",
+            description=(
+                "Plan mode. Investigates and writes a plan under .opencode/plans/ without "
+                "changing the project; read-only shell commands run, others ask."
+            ),
+            mode="primary",
+            prompt=prompts.PLAN,
+            permission={
+                "edit": {"*": "deny", PLAN_FILES: "allow"},
+                "bash": _bash("ask", "ask"),
+                # general may edit; delegating to it would get round the rule above
+                "task": {"general": "deny"},
+            },
+            native=True,
+        ),
+        Agent(
+            name="general",
+            description=(
+                "General-purpose agent for researching complex questions and executing "
+                "multi-step tasks. Use it to run several units of work in parallel."
+            ),
+            mode="subagent",
+            prompt=prompts.GENERAL,
+            permission={"todowrite": "deny", "todoread": "deny"},
+            native=True,
+        ),
+        Agent(
+            name="explore",
+            description=(
+                "Fast read-only agent for exploring codebases: finds files by pattern "
+                '(e.g. "src/**/*.tsx"), searches code for keywords (e.g. "API endpoints") '
+                'and answers questions about the code (e.g. "how do API endpoints work?"). '
+                'Say how thorough to be: "quick", "medium" or "very thorough".'
+            ),
+            mode="subagent",
+            prompt=prompts.EXPLORE,
+            permission=[
+                *from_config(
+                    {
+                        "*": "deny",
+                        "read": "allow",
+                        "grep": "allow",
+                        "glob": "allow",
+                        "list": "allow",
+                        "webfetch": "allow",
+                        "websearch": "allow",
+                        "bash": _bash("deny", "deny"),
+                    }
+                ),
+                *_default_exceptions(),
+            ],
+            native=True,
+        ),
+        Agent(
+            name="title",
+            description="Writes a short title for a session.",
+            mode="primary",
+            prompt=prompts.TITLE,
+            temperature=0.5,
+            permission={"*": "deny"},
+            hidden=True,
+            native=True,
+        ),
+        Agent(
+            name="summary",
+            description="Summarises what a session did and which files it changed.",
+            mode="primary",
+            prompt=prompts.SUMMARY,
+            permission={"*": "deny"},
+            hidden=True,
+            native=True,
+        ),
+        Agent(
+            name="compaction",
+            description="Condenses a long conversation into a summary the work continues from.",
+            mode="primary",
+            prompt=prompts.COMPACTION,
+            permission={"*": "deny"},
+            hidden=True,
+            native=True,
+        ),
+    ]
+)
+"""The built-in agents by name. Treat them as read-only: derive changes with
+``model_copy`` or register an agent of the same name in an ``AgentRegistry``."""
+
+
+def builtin_agents() -> list[Agent]:
+    """The built-in agents, ``build`` first."""
+    return list(BUILTIN_AGENTS.values())

@@ -1,0 +1,102 @@
+"""Agents defined as Markdown files: YAML frontmatter for the settings, the body as prompt.
+
+A file's agent name is its path inside the agent folder without ``.md``
+(``review.md`` is ``review``, ``team/lead.md`` is ``team/lead``). The frontmatter takes
+the keys of an ``opencode.json`` agent entry (see ``AgentDefinition.parse``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..core.errors import ConfigError
+from .agent import Agent, AgentDefinition
+
+_FENCE = "---"
+
+
+def agent_dirs(project_dir: Path, user_dir: Path) -> list[Path]:
+    """The folders agents are loaded from, in order of precedence, lowest first: the
+    user's config dir (``agent/``, ``agents/``), then the project's ``.opencode/``."""
+    return [
+        user_dir / "agent",
+        user_dir / "agents",
+        project_dir / ".opencode" / "agent",
+        project_dir / ".opencode" / "agents",
+    ]
+
+
+def load_markdown_agents(folders: Iterable[Path]) -> list[Agent]:
+    """The agents of every ``*.md`` under ``folders`` (missing folders are skipped).
+
+    A name defined in several files is merged in order, later over earlier; an agent
+    whose last word is ``disable: true`` is left out. Raises ``ConfigError`` naming the
+    file and the field.
+    """
+    agents: dict[str, Agent] = {}
+    disabled: set[str] = set()
+    for definition in read_markdown_definitions(folders):
+        name = definition.agent.name
+        agents[name] = definition.apply(agents.get(name))
+        if definition.disable:
+            disabled.add(name)
+        elif definition.disable is False:
+            disabled.discard(name)
+    return [agent for name, agent in agents.items() if name not in disabled]
+
+
+def read_markdown_definitions(folders: Iterable[Path]) -> list[AgentDefinition]:
+    """Each ``*.md`` under ``folders`` as a validated definition, folder by folder, files
+    in path order. All files are read before anything is returned."""
+    return [
+        read_markdown_definition(path, folder)
+        for folder in folders
+        if folder.is_dir()
+        for path in sorted(folder.rglob("*.md"))
+        if path.is_file()
+    ]
+
+
+def read_markdown_definition(path: Path, folder: Path) -> AgentDefinition:
+    """The agent defined by the file ``path`` inside the agent folder ``folder``."""
+    name = path.relative_to(folder).with_suffix("").as_posix()
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot be read as UTF-8 text ({exc})") from None
+    fields, body = _split_frontmatter(text.removeprefix("\ufeff"), source)
+    if body:
+        fields["prompt"] = body
+    return AgentDefinition.parse(name, fields, source=source)
+
+
+def _split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
+    """The frontmatter's mapping and the stripped body; no frontmatter, no fields."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != _FENCE:
+        return {}, text.strip()
+    for end in range(1, len(lines)):
+        if lines[end].rstrip() == _FENCE:
+            break
+    else:
+        raise ConfigError(
+            f"{source}: the frontmatter opened by '---' on line 1 is never closed; "
+            "end it with a line holding only '---'"
+        )
+    try:
+        fields = yaml.safe_load("".join(lines[1:end]))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: the frontmatter is not valid YAML: {exc}") from None
+    if fields is None:
+        fields = {}
+    if not isinstance(fields, dict):
+        raise ConfigError(
+            f"{source}: the frontmatter must be a mapping of settings (key: value); "
+            f"got {type(fields).__name__}"
+        )
+    return fields, "".join(lines[end + 1 :]).strip()

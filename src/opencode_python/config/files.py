@@ -1,0 +1,456 @@
+"""Reading ``opencode.json``: which files, in what order, and what this SDK keeps of them.
+
+Files are JSONC (comments and trailing commas allowed; parsed with ``json5``). They are
+read from the user's config dir, then from the worktree root down to the project dir
+(each directory's ``opencode.jsonc``, ``opencode.json``, then the same two under
+``.opencode/``), so the file nearest the project wins. Mappings merge key by key;
+``instructions`` and ``skills`` lists add up. Each file is checked on its own, so an
+error names the file it is in.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import json5
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from ..core.errors import ConfigError
+from .paths import directories_up, user_config_dir
+
+logger = logging.getLogger(__name__)
+
+#: File names read in each directory; the later one wins where both exist.
+CONFIG_FILE_NAMES = ("opencode.jsonc", "opencode.json")
+#: The per-directory folder OpenCode also reads its config from.
+CONFIG_DIR_NAME = ".opencode"
+
+_REFERENCE = re.compile(r"\{(env|file):([^}]*)\}")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+#: Top-level keys that are lists of paths: concatenated across files, not replaced.
+_PATH_LISTS = ("instructions", "skills")
+#: OpenCode provider options that configure its own client and mean nothing on the wire.
+_CLIENT_ONLY_OPTIONS = frozenset({"enterpriseUrl", "setCacheKey", "includeUsage"})
+_QUIET_KEYS = frozenset({"$schema"})
+
+
+class OpenCodeFileConfig(BaseModel):
+    """What this SDK uses from ``opencode.json`` files, merged; other keys are ignored.
+
+    ``provider`` maps an id to a flat dict ready for ``ProviderConfig`` (``name``,
+    ``kind``, ``api_key``, ``base_url``, ``options``, ``models``; only the keys set).
+    ``agent`` and ``permission`` are passed on as written (type-checked). Entries of
+    ``instructions`` (globs) and ``skills`` (directories) are absolute: relative ones
+    were resolved against the directory of the file that named them.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str | None = None
+    small_model: str | None = None
+    provider: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    agent: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    permission: Any = None
+    instructions: list[str] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedConfig:
+    """The merged configuration and the files it came from, in the order applied."""
+
+    config: OpenCodeFileConfig
+    sources: list[Path]
+
+
+def config_files(
+    project_dir: Path, *, worktree: Path | None = None, user_dir: Path | None = None
+) -> list[Path]:
+    """The config files that exist, lowest precedence first (see the module doc)."""
+    directories = [user_dir or user_config_dir()]
+    for directory in reversed(directories_up(project_dir, worktree)):
+        directories += [directory, directory / CONFIG_DIR_NAME]
+    found: dict[Path, Path] = {}
+    for directory in directories:
+        for name in CONFIG_FILE_NAMES:
+            path = directory / name
+            if path.is_file():
+                found.setdefault(path.resolve(), path)
+    return list(found.values())
+
+
+def load_config(
+    project_dir: Path, *, worktree: Path | None = None, user_dir: Path | None = None
+) -> LoadedConfig:
+    """Read and merge every config file for ``project_dir``.
+
+    ``worktree`` (the git toplevel) bounds the walk up from ``project_dir``; without it
+    only ``project_dir`` itself is searched. ``user_dir`` defaults to
+    ``user_config_dir()``. Raises ``ConfigError`` naming the file (and the line and
+    column, or the field) for a file that cannot be read, parsed or validated.
+    """
+    sources = config_files(project_dir, worktree=worktree, user_dir=user_dir)
+    merged: dict[str, Any] = {}
+    for source in sources:
+        merged = _merge(merged, _load_file(source))
+    return LoadedConfig(config=OpenCodeFileConfig.model_validate(merged), sources=sources)
+
+
+# --- one file ------------------------------------------------------------------------
+
+
+def _load_file(path: Path) -> dict[str, Any]:
+    """One file's settings, checked and normalised, holding only the keys it sets."""
+    raw = _substitute(_parse(path), path, ())
+    try:
+        schema = _FileSchema.model_validate(raw)
+    except ValidationError as exc:
+        raise _validation_error(path, exc) from None
+    ignored = _ignored_keys(schema)
+    if ignored:
+        logger.debug("%s: ignoring settings this SDK does not use: %s", path, ", ".join(ignored))
+    settings: dict[str, Any] = {
+        key: raw[key] for key in ("model", "small_model", "agent", "permission") if key in raw
+    }
+    if "provider" in raw:
+        settings["provider"] = {
+            provider_id: _provider_settings(provider)
+            for provider_id, provider in schema.provider.items()
+        }
+    paths = {"instructions": schema.instructions, "skills": schema.skills}
+    for key, entries in paths.items():
+        if key in raw:
+            settings[key] = _resolve_paths(entries, path.parent, key, path)
+    return settings
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not text.strip():
+        return {}
+    value, error, position = json5.parse(text)
+    if error is not None:
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        found = "end of file" if position >= len(text) else repr(text[position])
+        raise ConfigError(
+            f"{path}:{line}:{column}: invalid JSON: unexpected {found}; fix the syntax "
+            "(comments and trailing commas are allowed)"
+        )
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a JSON object ({{...}}), not {_json_type(value)}"
+        )
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"
+
+
+def _substitute(value: Any, source: Path, loc: tuple[str | int, ...]) -> Any:
+    """Replace ``{env:VAR}`` and ``{file:path}`` in string values, as OpenCode does.
+
+    One pass, so text that a variable or a file brings in is never expanded again. A
+    variable that is not set becomes the empty string; a file is read relative to the
+    config file (``~`` expands) and its surrounding whitespace is trimmed.
+    """
+    if isinstance(value, str):
+        if "{" not in value:
+            return value
+        return _REFERENCE.sub(lambda match: _reference(match, source, loc), value)
+    if isinstance(value, dict):
+        return {key: _substitute(item, source, (*loc, key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, source, (*loc, index)) for index, item in enumerate(value)]
+    return value
+
+
+def _reference(match: re.Match[str], source: Path, loc: tuple[str | int, ...]) -> str:
+    kind, target = match.group(1), match.group(2).strip()
+    if kind == "env":
+        return os.environ.get(target, "")
+    path = Path(target).expanduser()
+    if not path.is_absolute():
+        path = source.parent / path
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            f"{source}: {_dotted(loc)}: cannot read {match.group(0)} ({path}): {reason}"
+        ) from None
+
+
+def _provider_settings(provider: _ProviderSchema) -> dict[str, Any]:
+    """OpenCode's provider entry as ``ProviderConfig`` fields.
+
+    ``apiKey``/``baseURL`` (also inside ``options``, where OpenCode puts them) become
+    ``api_key``/``base_url``, the provider-level spelling winning; ``options.headers``
+    becomes ``extra_headers`` and ``options.timeout`` (milliseconds, or false for none)
+    the client's ``timeout`` in seconds; other options are passed on as request options.
+    ``npm`` picks ``kind``; model ``limit`` and ``cost`` become the override fields.
+    """
+    options = provider.options or _ProviderOptionsSchema()
+    settings: dict[str, Any] = {}
+    if provider.name is not None:
+        settings["name"] = provider.name
+    kind = provider.kind or _kind_from_npm(provider.npm)
+    if kind is not None:
+        settings["kind"] = kind
+    candidates = {
+        "api_key": (provider.api_key, provider.apiKey, options.api_key, options.apiKey),
+        "base_url": (provider.base_url, provider.baseURL, options.base_url, options.baseURL),
+    }
+    for field, values in candidates.items():
+        value = next((value for value in values if value is not None), None)
+        if value is not None:
+            settings[field] = value
+    passed = {
+        key: value
+        for key, value in (options.model_extra or {}).items()
+        if key not in _CLIENT_ONLY_OPTIONS
+    }
+    if options.headers is not None:
+        passed["extra_headers"] = options.headers
+    if options.timeout is not None:
+        passed["timeout"] = None if options.timeout is False else options.timeout / 1000
+    if passed:
+        settings["options"] = passed
+    if provider.models is not None:
+        settings["models"] = {
+            model_id: _model_override(model) for model_id, model in provider.models.items()
+        }
+    return settings
+
+
+def _kind_from_npm(npm: str | None) -> Literal["openai", "anthropic"] | None:
+    """The wire format OpenCode's provider package implies: Anthropic's, else OpenAI's."""
+    if npm is None:
+        return None
+    return "anthropic" if npm == "@ai-sdk/anthropic" else "openai"
+
+
+def _model_override(model: _ModelSchema) -> dict[str, Any]:
+    pairs = {
+        "context_window": model.limit.context if model.limit else None,
+        "max_output": model.limit.output if model.limit else None,
+        "input_price": model.cost.input if model.cost else None,
+        "output_price": model.cost.output if model.cost else None,
+        "cache_read_price": model.cost.cache_read if model.cost else None,
+        "cache_write_price": model.cost.cache_write if model.cost else None,
+    }
+    return {key: value for key, value in pairs.items() if value is not None}
+
+
+def _resolve_paths(entries: list[str], base: Path, key: str, source: Path) -> list[str]:
+    """Entries made absolute against ``base`` (``~`` expands; ``base`` is glob-escaped,
+    since entries may be globs); URLs are not supported."""
+    resolved: list[str] = []
+    for entry in entries:
+        if _URL.match(entry):
+            logger.warning("%s: %s: %s is a URL; only local files are read", source, key, entry)
+            continue
+        path = Path(entry).expanduser()
+        resolved.append(
+            str(path) if path.is_absolute() else str(Path(glob.escape(str(base))) / path)
+        )
+    return resolved
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], top: bool = True) -> dict[str, Any]:
+    """``override`` over ``base``: mappings merge per key, path lists add up (no repeats),
+    anything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if top and key in _PATH_LISTS:
+            merged[key] = list(dict.fromkeys([*(current or []), *value]))
+        elif isinstance(current, dict) and isinstance(value, dict):
+            merged[key] = _merge(current, value, top=False)
+        else:
+            merged[key] = value
+    return merged
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+#: pydantic's words for a mapping name a Python type (or our schema class); say JSON's.
+_OBJECT_ERRORS = frozenset({"model_type", "dict_type"})
+
+
+def _validation_error(path: Path, exc: ValidationError) -> ConfigError:
+    lines = [
+        f"{path}: {_dotted(error['loc'])}: "
+        + ("Input should be an object ({...})" if error["type"] in _OBJECT_ERRORS else error["msg"])
+        for error in exc.errors(include_url=False)
+    ]
+    return ConfigError("\n".join(lines))
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for step in loc:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text or "(top level)"
+
+
+def _ignored_keys(schema: _FileSchema) -> list[str]:
+    """Dotted names of the settings a file makes that this SDK does not use.
+
+    Agent entries and provider request options are passed on, so they never count.
+    """
+    ignored = [key for key in schema.model_extra or {} if key not in _QUIET_KEYS]
+    for provider_id, provider in schema.provider.items():
+        prefix = f"provider.{provider_id}."
+        ignored += _extra_keys(provider, prefix)
+        if provider.options is not None:
+            ignored += [
+                f"{prefix}options.{key}"
+                for key in provider.options.model_extra or {}
+                if key in _CLIENT_ONLY_OPTIONS
+            ]
+        for model_id, model in (provider.models or {}).items():
+            model_prefix = f"{prefix}models.{model_id}."
+            ignored += _extra_keys(model, model_prefix)
+            ignored += _extra_keys(model.limit, model_prefix + "limit.")
+            ignored += _extra_keys(model.cost, model_prefix + "cost.")
+    return ignored
+
+
+def _extra_keys(schema: BaseModel | None, prefix: str) -> list[str]:
+    return [prefix + key for key in (schema.model_extra or {} if schema else {})]
+
+
+# --- what a file may say (strict: JSON types as written) --------------------------------
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _LimitSchema(_Schema):
+    context: PositiveInt | None = None
+    output: PositiveInt | None = None
+
+
+class _CostSchema(_Schema):
+    input: NonNegativeFloat | None = None
+    output: NonNegativeFloat | None = None
+    cache_read: NonNegativeFloat | None = None
+    cache_write: NonNegativeFloat | None = None
+
+
+class _ModelSchema(_Schema):
+    limit: _LimitSchema | None = None
+    cost: _CostSchema | None = None
+
+
+class _ProviderOptionsSchema(_Schema):
+    apiKey: str | None = None
+    baseURL: str | None = None
+    api_key: str | None = None
+    base_url: str | None = None
+    headers: dict[str, str] | None = None
+    timeout: Any = None
+
+    @field_validator("timeout")
+    @classmethod
+    def _milliseconds_or_false(cls, value: Any) -> Any:
+        if value is None or value is False:
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return value
+        raise PydanticCustomError(
+            "timeout", "should be a positive number of milliseconds, or false for none"
+        )
+
+
+class _ProviderSchema(_Schema):
+    name: str | None = None
+    npm: str | None = None
+    kind: Literal["openai", "anthropic"] | None = None
+    apiKey: str | None = None
+    baseURL: str | None = None
+    api_key: str | None = None
+    base_url: str | None = None
+    options: _ProviderOptionsSchema | None = None
+    models: dict[str, _ModelSchema] | None = None
+
+
+class _AgentSchema(_Schema):
+    """Only the types of the keys OpenCode defines; all keys are passed on as written."""
+
+    model: str | None = None
+    description: str | None = None
+    prompt: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    mode: Literal["primary", "subagent", "all"] | None = None
+    steps: PositiveInt | None = None
+    maxSteps: PositiveInt | None = None
+    tools: dict[str, bool] | None = None
+    disable: bool | None = None
+    hidden: bool | None = None
+    color: str | None = None
+    options: dict[str, Any] | None = None
+    permission: Any = None
+
+
+class _FileSchema(_Schema):
+    model: str | None = None
+    small_model: str | None = None
+    provider: dict[str, _ProviderSchema] = Field(default_factory=dict)
+    agent: dict[str, _AgentSchema] = Field(default_factory=dict)
+    permission: Any = None
+    instructions: list[str] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list)
+
+    @field_validator("skills", mode="before")
+    @classmethod
+    def _skill_paths(cls, value: Any) -> Any:
+        """Accept ``{"paths": [...]}`` as well as a plain list."""
+        if isinstance(value, Mapping) and "paths" in value:
+            return value["paths"]
+        return value
+
+    @field_validator("model", "small_model")
+    @classmethod
+    def _provider_model(cls, value: str | None) -> str | None:
+        if value is not None and "/" not in value:
+            raise PydanticCustomError(
+                "model_name",
+                "{value} should be named 'provider/model', e.g. 'openai/gpt-4.1-mini'",
+                {"value": repr(value)},
+            )
+        return value

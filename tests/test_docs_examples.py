@@ -36,6 +36,7 @@ RUNNABLE_DOCS = (
     "skills.md",
     "config.md",
     "agents.md",
+    "context.md",
 )
 
 NOT_RUN_MARKER = "# not run"

@@ -8,7 +8,7 @@ Each run of an agent is tracked from ``initialized`` through ``ready`` and
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..core import events as ev
@@ -51,8 +51,8 @@ class AgentManager:
         await self._publish(run)
 
     def running(self) -> list[AgentRun]:
-        """Runs not yet finished, oldest first."""
-        return sorted(self._runs.values(), key=lambda r: r.started)
+        """Snapshots of the runs not yet finished, oldest first."""
+        return [replace(r) for r in sorted(self._runs.values(), key=lambda r: r.started)]
 
     async def _publish(self, run: AgentRun) -> None:
         await self.bus.publish(

@@ -71,7 +71,8 @@ async def test_an_agent_with_bash_denied_never_sees_or_runs_bash(tmp_path: Path)
         first = server.requests[0]
         sent_back = dict(server.requests[1].tool_results)
     assert "bash" not in first.tool_names
-    assert "add" in first.tool_names and "read" in first.tool_names
+    assert "add" in first.tool_names
+    assert "read" in first.tool_names
     assert "not available to agent 'calculator'" in sent_back[bash.call_id]
     assert sent_back[add.call_id] == "4"
     assert not (tmp_path / "project" / "pwned").exists()
@@ -81,7 +82,8 @@ async def test_an_agent_with_bash_denied_never_sees_or_runs_bash(tmp_path: Path)
     assert system.startswith("You are a careful calculator.")
     assert "Is directory a git repo: yes" in system
     assert "Always answer in British English." in system
-    assert "release-notes" in system and "Write release notes" in system
+    assert "release-notes" in system
+    assert "Write release notes" in system
     # the result matches what the session stored
     assert result.agent_name == "calculator"
     assert result.tools_used == ["bash", "add"]
@@ -101,8 +103,10 @@ async def test_a_markdown_agent_runs_with_its_prompt(tmp_path: Path) -> None:
             session = await client.create_session()
             result = await client.execute_agent("reviewer", session.id, "Review app.py")
         system = server.requests[0].system_text
-    assert agent.mode == "subagent" and not agent.native
-    assert "reviewer" in subagents and "explore" in subagents
+    assert agent.mode == "subagent"
+    assert not agent.native
+    assert "reviewer" in subagents
+    assert "explore" in subagents
     assert system.startswith("You are a meticulous code reviewer.")
     assert result.response == "Line 3 divides by zero."
     assert server.requests[0].body["temperature"] == 0.1
@@ -209,7 +213,8 @@ async def test_lifecycle_hooks_fire_and_a_failing_hook_breaks_nothing(
             await client.archive_session(session.id)
     assert "hook exploded" in caplog.text
     assert seen[0] == "created hooks"
-    assert "message user" in seen and "message assistant" in seen
+    assert "message user" in seen
+    assert "message assistant" in seen
     assert "updated" in seen
     assert seen[-1] == "archived True"
 

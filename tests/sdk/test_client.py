@@ -259,3 +259,20 @@ async def test_an_io_handler_answers_permissions_and_questions(tmp_path: Path) -
     assert sorted(user.seen) == ["permission bash", "question Favourite colour?"]
     assert "green" in results[calls[0].call_id]
     assert "not now" in results[calls[1].call_id]
+
+
+def test_sync_client_runs_agents_too(tmp_path: Path) -> None:
+    from opencode_python import Agent
+
+    with (
+        ScriptedLLMServer([Turn(text="reviewed")]) as server,
+        OpenCodeSyncClient(scripted_config(server, "openai", tmp_path)) as client,
+    ):
+        client.register_agent(Agent(name="reviewer", prompt="Review code."))
+        session = client.create_session(title="sync agents")
+        result = client.execute_agent("reviewer", session.id, "review")
+        assert result.response == "reviewed"
+        assert result.metadata["model_id"] == "gpt-4.1-mini"
+        assert client.get_agent("reviewer").prompt == "Review code."
+        assert client.list_running_agents() == []
+        assert client.archive_session(session.id).time.archived is not None

@@ -173,6 +173,12 @@ class AISession:
         finally:
             self._task = None
             result.duration = time.monotonic() - started
+            result.metadata.update(
+                provider=self.provider.id,
+                model_id=self.model_id,
+                max_steps=self.max_steps,
+                tools_offered=sorted(self.allowed_tools),
+            )
             await self._status("idle")
             await self._publish(ev.RUN_FINISHED, {"result": result})
         return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.models import Part, TokenUsage
@@ -28,6 +30,7 @@ class AgentResult(BaseModel):
     steps: int = 0
     error: str | None = None
     message_ids: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from ..agents.agent import Agent
+from ..agents.manager import AgentRun
 from ..agents.result import AgentResult
 from ..core.events import Event, EventBus
 from ..core.models import Approval, MessageWithParts, Session, ToolExecution
@@ -26,6 +27,7 @@ from .callbacks import NotificationCallback, ProgressCallback
 from .client import OpenCodeAsyncClient
 from .config import SDKConfig
 from .io import IOHandler
+from .lifecycle import Hook
 
 T = TypeVar("T")
 _DONE = object()
@@ -148,7 +150,7 @@ class OpenCodeSyncClient:
         message: str,
         *,
         model: str | None = None,
-        agent: Agent | None = None,
+        agent: Agent | str | None = None,
     ) -> AgentResult:
         return self._run(self.client.prompt(session_id, message, model=model, agent=agent))
 
@@ -158,7 +160,7 @@ class OpenCodeSyncClient:
         message: str,
         *,
         model: str | None = None,
-        agent: Agent | None = None,
+        agent: Agent | str | None = None,
     ) -> Iterator[Event | AgentResult]:
         """Yield the run's events as they happen, then the result."""
         items: queue.Queue[Any] = queue.Queue()
@@ -182,6 +184,51 @@ class OpenCodeSyncClient:
             if not future.done():
                 self.abort(session_id)
                 future.result()
+
+    def execute_agent(
+        self,
+        agent_name: str,
+        session_id: str,
+        user_message: str,
+        options: dict[str, Any] | None = None,
+    ) -> AgentResult:
+        return self._run(self.client.execute_agent(agent_name, session_id, user_message, options))
+
+    def register_agent(self, agent: Agent) -> Agent:
+        return self._run(self.client.register_agent(agent))
+
+    def get_agent(self, name: str) -> Agent:
+        return self._run(self.client.get_agent(name))
+
+    def list_agents(self, mode: Literal["primary", "subagent"] | None = None) -> list[Agent]:
+        return self._run(self.client.list_agents(mode))
+
+    def remove_agent(self, name: str) -> None:
+        self._run(self.client.remove_agent(name))
+
+    def list_running_agents(self) -> list[AgentRun]:
+        return self.client.list_running_agents()
+
+    def compact_session(self, session_id: str, *, model: str | None = None) -> bool:
+        return self._run(self.client.compact_session(session_id, model=model))
+
+    def archive_session(self, session_id: str) -> Session:
+        return self._run(self.client.archive_session(session_id))
+
+    def on_session_created(self, hook: Hook) -> None:
+        self.client.on_session_created(hook)
+
+    def on_session_updated(self, hook: Hook) -> None:
+        self.client.on_session_updated(hook)
+
+    def on_message_added(self, hook: Hook) -> None:
+        self.client.on_message_added(hook)
+
+    def on_session_archived(self, hook: Hook) -> None:
+        self.client.on_session_archived(hook)
+
+    def on_session_compacted(self, hook: Hook) -> None:
+        self.client.on_session_compacted(hook)
 
     def abort(self, session_id: str) -> bool:
         """Abort the run in progress on ``session_id``; False when none is running."""

@@ -144,9 +144,14 @@ async def main() -> None:
     with ExitStack() as stack:
         model, providers, note = choose_model(stack)
         storage = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="oc-demo-")))
-        # Only the app's own tool: the built-ins (bash, edit, ...) are not needed here.
+        # Only the app's own tool (no bash, edit, ...), and no memory: this demo is
+        # about one streamed, tool-calling run.
         config = SDKConfig(
-            storage_path=storage, model=model, providers=providers, builtin_tools=False
+            storage_path=storage,
+            model=model,
+            providers=providers,
+            builtin_tools=False,
+            memory_embedder="none",
         )
         print(f"Answering: {note}")
         print(f"Storage:   {storage / 'opencode.db'}")

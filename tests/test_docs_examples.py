@@ -37,6 +37,7 @@ RUNNABLE_DOCS = (
     "config.md",
     "agents.md",
     "context.md",
+    "memory.md",
 )
 
 NOT_RUN_MARKER = "# not run"

@@ -19,7 +19,8 @@ from ..context.compaction import Compactor, estimate_tokens, usable_context
 from ..core import events as ev
 from ..core.errors import OpenCodeError
 from ..core.events import EventBus
-from ..core.models import MessageWithParts, Session, TokenUsage
+from ..core.models import MemoryEntry, MessageWithParts, Session, TokenUsage
+from ..memory.manager import MemoryManager
 from ..permissions.gate import PermissionGate
 from ..providers.base import ChatMessage, ChatRequest, Provider, TextBlock
 from ..providers.catalog import ModelInfo, cost_of
@@ -38,6 +39,7 @@ from .result import AgentResult
 
 log = logging.getLogger(__name__)
 
+MEMORIES_PER_RUN = 5
 AGENT_FIELDS = {"model", "temperature", "top_p", "steps", "prompt"}
 TITLE_MAX = 60
 
@@ -69,6 +71,7 @@ class AgentRuntime:
         resolve_model: Callable[[str | None, Agent | None], str],
         retry: Callable[[], RetryPolicy],
         ask_user: Callable[[], QuestionCallback | None],
+        memory: MemoryManager | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -82,6 +85,7 @@ class AgentRuntime:
         self.resolve_model = resolve_model
         self.retry = retry
         self.ask_user = ask_user
+        self.memory = memory
         self._runs: dict[str, AISession] = {}
 
     # --- runs --------------------------------------------------------------------------
@@ -93,8 +97,12 @@ class AgentRuntime:
         *,
         model: str | None = None,
         options: dict[str, Any] | None = None,
+        user_message: str = "",
     ) -> tuple[AISession, AgentContext]:
-        """Everything a run needs, checked before anything is stored."""
+        """Everything a run needs, checked before anything is stored.
+
+        The memories most relevant to ``user_message`` go into the system prompt.
+        """
         if session_id in self._runs:
             raise OpenCodeError(
                 f"session {session_id} already has a run in progress; "
@@ -110,8 +118,13 @@ class AgentRuntime:
             agent_rules=chosen.permission,
             session_rules=session.permission,
         )
+        memories: list[MemoryEntry] = []
+        if self.memory is not None and user_message.strip():
+            memories = await self.memory.search_memory(
+                session.id, user_message, limit=MEMORIES_PER_RUN, agent=chosen.name
+            )
         context = await self.context.build_agent_context(
-            session, chosen, model=model_name, rules=rules
+            session, chosen, model=model_name, rules=rules, memories=memories
         )
         runner = AISession(
             session=session,
@@ -146,7 +159,9 @@ class AgentRuntime:
         options: dict[str, Any] | None = None,
     ) -> AgentResult:
         """Run ``agent`` on ``user_message`` in the stored session until it is done."""
-        runner, context = await self.prepare(agent, session_id, model=model, options=options)
+        runner, context = await self.prepare(
+            agent, session_id, model=model, options=options, user_message=user_message
+        )
         return await self.run(runner, context, user_message)
 
     async def run(self, runner: AISession, context: AgentContext, user_message: str) -> AgentResult:

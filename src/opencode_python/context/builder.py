@@ -127,6 +127,18 @@ def _skill_rule(rules: Sequence[PermissionRule]) -> Callable[[str], bool]:
     return allowed
 
 
+MEMORY_BUDGET_CHARS = 4000  # about 1,000 tokens of remembered facts per run
+
+
 def _memory_section(memories: Sequence[Any]) -> str:
-    lines = "\n".join(f"- {getattr(m, 'content', m)}" for m in memories)
-    return f"<memories>\nFacts remembered from earlier work:\n{lines}\n</memories>"
+    """The most relevant memories first, as many as fit the budget."""
+    lines: list[str] = []
+    used = 0
+    for memory in memories:
+        line = f"- {getattr(memory, 'content', memory)}"
+        if used + len(line) > MEMORY_BUDGET_CHARS:
+            break
+        lines.append(line)
+        used += len(line)
+    body = "\n".join(lines)
+    return f"<memories>\nFacts remembered from earlier work:\n{body}\n</memories>"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from .ids import new_id
 
@@ -283,3 +283,61 @@ class MessageWithParts(_Model):
     @property
     def text(self) -> str:
         return "".join(p.text for p in self.parts if isinstance(p, TextPart) and not p.synthetic)
+
+
+# --- memory ------------------------------------------------------------------------
+
+MemoryScope = Literal["session", "agent", "project", "user"]
+"""Who recalls a memory: one session, one agent of a project, the project, or the user
+in every project."""
+
+MetadataValue = str | int | float | bool
+
+
+class MemoryEntry(_Model):
+    """One remembered fact, with the vector an embedder made of it (if any)."""
+
+    id: str = Field(default_factory=lambda: new_id("memory"))
+    session_id: str | None = None
+    project_id: str
+    agent: str | None = None
+    scope: MemoryScope = "session"
+    content: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    embedding: list[float] | None = Field(default=None, repr=False)
+    embedder: str | None = None
+    created: int = Field(default_factory=now_ms)
+    last_used: int | None = None
+    use_count: int = 0
+    relevance_score: float | None = None
+    """Set on search results only: how well the entry matched (higher is better)."""
+
+
+class MemoryFilter(_Model):
+    """Which memories a search from one place may see.
+
+    From a session of ``agent`` in ``project_id``: memories of scope ``session`` with
+    that ``session_id``, scope ``agent`` with that agent in the project, scope
+    ``project`` of the project and, when ``user`` is true, scope ``user`` from every
+    project. ``metadata`` keeps entries whose top-level keys equal the given values;
+    ``since_ms``/``until_ms`` bound ``created`` (inclusive, exclusive).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project_id: str
+    session_id: str | None = None
+    agent: str | None = None
+    user: bool = True
+    metadata: dict[str, MetadataValue] = Field(default_factory=dict)
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+    @field_validator("metadata")
+    @classmethod
+    def _plain_keys(cls, value: dict[str, MetadataValue]) -> dict[str, MetadataValue]:
+        # Keys become JSON paths ($."key"); a double quote would end the label early.
+        for key in value:
+            if '"' in key:
+                raise ValueError(f"metadata filter key {key!r} must not contain a double quote")
+        return value

@@ -25,6 +25,7 @@ from ..core.errors import ConfigError, OpenCodeError
 from ..core.events import Event, EventBus
 from ..core.models import (
     Approval,
+    MemoryEntry,
     MessageWithParts,
     PermissionRule,
     Session,
@@ -32,6 +33,9 @@ from ..core.models import (
     now_ms,
 )
 from ..core.version import VERSION
+from ..memory.embedders import APIEmbedder, LocalEmbedder, MemoryEmbedder, default_embedder
+from ..memory.manager import MemoryManager
+from ..memory.tools import MemorySearchTool, MemoryStoreTool
 from ..permissions.gate import Approver, PermissionGate
 from ..permissions.rules import from_config
 from ..providers.base import Provider
@@ -99,6 +103,7 @@ class OpenCodeAsyncClient:
         self._storage: SessionStorage | None = None
         self._project: ProjectInfo | None = None
         self._runtime: AgentRuntime | None = None
+        self._memory: MemoryManager | None = None
         self._file_config: OpenCodeFileConfig = OpenCodeFileConfig()
         self._open_lock = asyncio.Lock()
         self._closed = False
@@ -168,7 +173,8 @@ class OpenCodeAsyncClient:
         )
         await asyncio.to_thread(skills.discover_skills)
         self.skills = skills
-        await self._register_builtins(skills)
+        self._memory = MemoryManager(self._store, project_id=project.id, embedder=self._embedder())
+        await self._register_builtins(skills, self._memory)
         context = ContextBuilder(
             store=self._store,
             project=project,
@@ -194,6 +200,7 @@ class OpenCodeAsyncClient:
             resolve_model=self.resolve_model,
             retry=lambda: self.retry,
             ask_user=lambda: self._question_handler,
+            memory=self._memory,
         )
         self._project = project
         self._storage = storage
@@ -211,17 +218,52 @@ class OpenCodeAsyncClient:
             *_env_permission(),
         ]
 
-    async def _register_builtins(self, skills: SkillLoader) -> None:
+    async def _register_builtins(self, skills: SkillLoader, memory: MemoryManager) -> None:
         chosen = self.config.builtin_tools
         if chosen is False:
             return
-        wanted = None if chosen is True else [t for t in chosen if t != "skill"]
+        extra: list[Tool] = [SkillTool(skills), MemorySearchTool(memory), MemoryStoreTool(memory)]
+        wanted = None if chosen is True else [t for t in chosen if t not in {e.id for e in extra}]
         tools: list[Tool] = default_tools(wanted)
-        if chosen is True or "skill" in chosen:
-            tools.append(SkillTool(skills))
+        tools += [t for t in extra if chosen is True or t.id in chosen]
         for builtin in tools:
             if builtin.id not in self.tools:  # an app's own tool of that id wins
                 await self.tools.register(builtin, source="builtin")
+
+    def _embedder(self) -> MemoryEmbedder | None:
+        """The configured memory embedder: ``auto`` (local if installed), ``none``,
+        ``local``, or ``provider/model`` for an OpenAI-compatible embeddings API."""
+        choice = self.config.memory_embedder
+        if choice == "none":
+            return None
+        if choice == "auto":
+            return default_embedder()
+        if choice == "local":
+            return LocalEmbedder()
+        provider_id, _, model = choice.partition("/")
+        settings = self.config.providers.get(provider_id) or ProviderConfig(provider_id=provider_id)
+        return APIEmbedder(settings, model)
+
+    @property
+    def memory(self) -> MemoryManager:
+        """The project's long-term memory (available once the client has opened)."""
+        if self._memory is None:
+            raise OpenCodeError("memory opens with the client; use `async with` or await a method")
+        return self._memory
+
+    async def store_memory(
+        self, session_id: str | None, content: str, metadata: dict[str, Any] | None = None
+    ) -> str:
+        """Remember ``content`` for this session (use ``memory.store_memory`` for scopes)."""
+        await self._ready()
+        return await self.memory.store_memory(session_id, content, metadata)
+
+    async def search_memory(
+        self, session_id: str | None, query: str, limit: int = 10
+    ) -> list[MemoryEntry]:
+        """Memories visible from the session that best match ``query``, best first."""
+        await self._ready()
+        return await self.memory.search_memory(session_id, query, limit)
 
     @property
     def store(self) -> Store:
@@ -406,7 +448,9 @@ class OpenCodeAsyncClient:
     ) -> AsyncIterator[Event | AgentResult]:
         """Run like ``prompt`` and yield each event of the run as it happens, then the result."""
         runtime = await self._ready_runtime()
-        runner, context = await runtime.prepare(agent or DEFAULT_AGENT, session_id, model=model)
+        runner, context = await runtime.prepare(
+            agent or DEFAULT_AGENT, session_id, model=model, user_message=message
+        )
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
 
         def forward(event: Event) -> None:

@@ -24,6 +24,9 @@ class SDKConfig(BaseModel):
     the built-in tools: all (True), none (False) or the listed ids. With
     ``generate_titles=True`` the title agent names untitled sessions from their first
     message (an extra model call, on ``small_model`` if set, else the run's model).
+    ``memory_embedder`` picks how memories are embedded: ``auto`` (the bundled local
+    model when the ``memory`` extra is installed), ``local``, ``none`` (keyword search
+    only) or ``provider/model`` for an OpenAI-compatible embeddings API.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -42,6 +45,7 @@ class SDKConfig(BaseModel):
     tool_timeout: float | None = Field(default=None, gt=0)
     builtin_tools: bool | list[str] = True
     generate_titles: bool = False
+    memory_embedder: str = "auto"
 
     @field_validator("providers", mode="before")
     @classmethod

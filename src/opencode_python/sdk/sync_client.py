@@ -18,7 +18,8 @@ from ..agents.agent import Agent
 from ..agents.manager import AgentRun
 from ..agents.result import AgentResult
 from ..core.events import Event, EventBus
-from ..core.models import Approval, MessageWithParts, Session, ToolExecution
+from ..core.models import Approval, MemoryEntry, MessageWithParts, Session, ToolExecution
+from ..memory.manager import MemoryManager
 from ..permissions.gate import Approver
 from ..providers.base import Provider
 from ..providers.config import ProviderConfig
@@ -184,6 +185,22 @@ class OpenCodeSyncClient:
             if not future.done():
                 self.abort(session_id)
                 future.result()
+
+    @property
+    def memory(self) -> MemoryManager:
+        """The async memory manager (its methods must run on the client's loop; prefer
+        ``store_memory`` and ``search_memory`` here)."""
+        return self.client.memory
+
+    def store_memory(
+        self, session_id: str | None, content: str, metadata: dict[str, Any] | None = None
+    ) -> str:
+        return self._run(self.client.store_memory(session_id, content, metadata))
+
+    def search_memory(
+        self, session_id: str | None, query: str, limit: int = 10
+    ) -> list[MemoryEntry]:
+        return self._run(self.client.search_memory(session_id, query, limit))
 
     def execute_agent(
         self,

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
 from ..core.models import (
     Approval,
+    MemoryEntry,
+    MemoryFilter,
+    MemoryScope,
     Message,
     MessageWithParts,
     Part,
@@ -20,6 +24,26 @@ from ..core.models import (
     TokenUsage,
     ToolExecution,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryVectors:
+    """Every vector one embedder made that a project can see, with the columns a
+    ``MemoryFilter`` tests, so a vector index can filter without asking again.
+
+    Row ``i`` of the matrix is ``vectors[i * dims * 4:(i + 1) * dims * 4]``: float32,
+    little-endian, as stored. ``None`` columns are stored as ``""``.
+    """
+
+    ids: list[str]
+    scopes: list[str]
+    session_ids: list[str]
+    agents: list[str]
+    created: list[int]
+    metadata: list[str]
+    """Each entry's metadata as JSON text (parsed only when a filter asks)."""
+    dims: int
+    vectors: bytes
 
 
 class Store(ABC):
@@ -173,3 +197,57 @@ class Store(ABC):
         self, project_id: str, agent: str, permission: str, pattern: str
     ) -> bool:
         """Revoke one approval; False when there was none."""
+
+    # memories
+    @abstractmethod
+    async def save_memory(self, entry: MemoryEntry) -> None:
+        """Insert or replace a memory (``relevance_score`` is not stored)."""
+
+    @abstractmethod
+    async def get_memory(self, memory_id: str) -> MemoryEntry:
+        """Raises ``NotFoundError`` naming the id when there is no such memory."""
+
+    @abstractmethod
+    async def delete_memory(self, memory_id: str) -> bool:
+        """False when there was no such memory."""
+
+    @abstractmethod
+    async def list_memories(
+        self, filt: MemoryFilter, *, limit: int | None = None
+    ) -> list[MemoryEntry]:
+        """The memories ``filt`` sees, newest first."""
+
+    @abstractmethod
+    async def keyword_search(
+        self, query: str, filt: MemoryFilter, limit: int
+    ) -> list[tuple[str, float]]:
+        """Ids of memories whose content shares a word with ``query``, best first, with
+        a score (higher is better). The query is plain words: search syntax in it is
+        matched literally."""
+
+    @abstractmethod
+    async def memory_vectors(self, project_id: str, embedder: str, dims: int) -> MemoryVectors:
+        """The ``dims``-long vectors ``embedder`` made of memories of the project and of
+        user-scope memories of every project."""
+
+    @abstractmethod
+    async def memory_version(self) -> int:
+        """A number that changes whenever any process adds, changes or deletes a memory
+        (not when one is merely used), so caches over memories know to reload."""
+
+    @abstractmethod
+    async def touch_memories(self, memory_ids: Sequence[str]) -> None:
+        """Record that these memories were used now: ``last_used`` = now, ``use_count`` + 1."""
+
+    @abstractmethod
+    async def prune_memories(
+        self,
+        scope: MemoryScope,
+        *,
+        max_count: int | None = None,
+        max_age_ms: int | None = None,
+        project_id: str | None = None,
+    ) -> int:
+        """Forget memories of ``scope`` (in one project, or all): those unused for longer
+        than ``max_age_ms`` (since last use, or creation if never used), then all but
+        the ``max_count`` most recently used. Returns how many were deleted."""

@@ -12,9 +12,12 @@ thread costs far more than the SQL itself, so the hot paths (``save_part``,
 
 from __future__ import annotations
 
+import array
 import asyncio
 import json
+import re
 import sqlite3
+import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -29,6 +32,9 @@ from pydantic import ValidationError
 from ..core.errors import NotFoundError, StorageError
 from ..core.models import (
     Approval,
+    MemoryEntry,
+    MemoryFilter,
+    MemoryScope,
     Message,
     MessageWithParts,
     Part,
@@ -38,7 +44,7 @@ from ..core.models import (
     now_ms,
     parse_part,
 )
-from .base import Store
+from .base import MemoryVectors, Store
 
 BUSY_TIMEOUT_MS = 5000
 EXPORT_FORMAT = "opencode-python.session"
@@ -96,6 +102,59 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created INTEGER NOT NULL,
             PRIMARY KEY (project_id, agent, permission, pattern)
         ) WITHOUT ROWID""",
+    ),
+    (
+        # ``seq`` is the rowid the full-text index points at; declared INTEGER PRIMARY
+        # KEY so VACUUM cannot renumber it under the index.
+        """CREATE TABLE memories (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            session_id TEXT,
+            project_id TEXT NOT NULL,
+            agent TEXT,
+            scope TEXT NOT NULL,
+            content TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            last_used INTEGER,
+            use_count INTEGER NOT NULL DEFAULT 0,
+            embedder TEXT,
+            dims INTEGER,
+            embedding BLOB
+        )""",
+        "CREATE INDEX memories_project_scope_created ON memories (project_id, scope, created)",
+        "CREATE INDEX memories_scope_created ON memories (scope, created)",
+        """CREATE VIRTUAL TABLE memories_fts USING fts5 (
+            content, content = 'memories', content_rowid = 'seq',
+            tokenize = 'porter unicode61'
+        )""",
+        # One row counting writes to memories, across processes (see memory_version()).
+        """CREATE TABLE memory_version (
+            id INTEGER PRIMARY KEY CHECK (id = 0),
+            version INTEGER NOT NULL
+        )""",
+        "INSERT INTO memory_version (id, version) VALUES (0, 0)",
+        """CREATE TRIGGER memories_after_insert AFTER INSERT ON memories BEGIN
+            INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);
+            UPDATE memory_version SET version = version + 1;
+        END""",
+        """CREATE TRIGGER memories_after_delete AFTER DELETE ON memories BEGIN
+            INSERT INTO memories_fts (memories_fts, rowid, content)
+                VALUES ('delete', old.seq, old.content);
+            UPDATE memory_version SET version = version + 1;
+        END""",
+        """CREATE TRIGGER memories_after_update_content AFTER UPDATE OF content ON memories
+        BEGIN
+            INSERT INTO memories_fts (memories_fts, rowid, content)
+                VALUES ('delete', old.seq, old.content);
+            INSERT INTO memories_fts (rowid, content) VALUES (new.seq, new.content);
+        END""",
+        # Not on last_used/use_count: using a memory must not invalidate vector caches.
+        """CREATE TRIGGER memories_after_update AFTER UPDATE OF session_id, project_id, agent,
+            scope, content, metadata, created, embedder, dims, embedding ON memories
+        BEGIN
+            UPDATE memory_version SET version = version + 1;
+        END""",
     ),
 )
 
@@ -223,6 +282,130 @@ def _group(rows: Iterable[Any]) -> list[MessageWithParts]:
         if part_data is not None:
             parts.append(parse_part(part_data))
     return result
+
+
+_MEMORY_COLUMNS = (
+    "id, session_id, project_id, agent, scope, content, metadata, created, last_used, "
+    "use_count, embedder, dims, embedding"
+)
+_UPSERT_MEMORY = (
+    f"INSERT INTO memories ({_MEMORY_COLUMNS}) VALUES ({_marks(13)}) "
+    "ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, "
+    "project_id = excluded.project_id, agent = excluded.agent, scope = excluded.scope, "
+    "content = excluded.content, metadata = excluded.metadata, created = excluded.created, "
+    "last_used = excluded.last_used, use_count = excluded.use_count, "
+    "embedder = excluded.embedder, dims = excluded.dims, embedding = excluded.embedding"
+)
+_SELECT_MEMORY = f"SELECT {_MEMORY_COLUMNS} FROM memories AS m"
+_SELECT_MEMORY_VECTORS = (
+    "SELECT id, scope, coalesce(session_id, ''), coalesce(agent, ''), created, metadata, "
+    "embedding FROM memories WHERE embedder = ? AND dims = ? "
+    "AND (project_id = ? OR scope = 'user') ORDER BY seq"
+)
+_KEYWORD_SEARCH = (
+    "SELECT m.id, bm25(memories_fts) AS rank FROM memories_fts "
+    "JOIN memories AS m ON m.seq = memories_fts.rowid "
+    "WHERE memories_fts MATCH ? AND {where} ORDER BY rank LIMIT ?"
+)
+# Words too common to say what a memory is about; matching them would rank most of the
+# table. Dropped from keyword queries unless the query has nothing else.
+# fmt: off
+_STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "did", "do", "does", "for",
+    "from", "had", "has", "have", "how", "i", "if", "in", "is", "it", "its", "me", "my",
+    "not", "of", "on", "or", "our", "so", "that", "the", "their", "them", "there", "these",
+    "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who",
+    "why", "will", "with", "you", "your",
+})
+# fmt: on
+_MAX_QUERY_TERMS = 32
+_WORD = re.compile(r"\w+")
+
+
+def _match_expression(query: str) -> str | None:
+    """The query's words as an FTS5 OR of quoted terms: user text never acts as syntax
+    (``AND``, ``*``, ``"``, ``NEAR`` are matched as plain words or dropped)."""
+    words = list(dict.fromkeys(_WORD.findall(query.lower())))
+    terms = [w for w in words if w not in _STOPWORDS] or words
+    if not terms:
+        return None
+    return " OR ".join(f'"{term}"' for term in terms[:_MAX_QUERY_TERMS])
+
+
+def _memory_where(filt: MemoryFilter) -> tuple[str, list[Any]]:
+    """SQL over ``memories AS m`` for what ``filt`` sees (see ``MemoryFilter``)."""
+    visible = ["(m.scope = 'project' AND m.project_id = ?)"]
+    params: list[Any] = [filt.project_id]
+    if filt.session_id is not None:
+        visible.append("(m.scope = 'session' AND m.project_id = ? AND m.session_id = ?)")
+        params += [filt.project_id, filt.session_id]
+    if filt.agent is not None:
+        visible.append("(m.scope = 'agent' AND m.project_id = ? AND m.agent = ?)")
+        params += [filt.project_id, filt.agent]
+    if filt.user:
+        visible.append("m.scope = 'user'")
+    clauses = ["(" + " OR ".join(visible) + ")"]
+    for key, value in filt.metadata.items():
+        clauses.append("json_extract(m.metadata, ?) = ?")
+        params += [f'$."{key}"', value]
+    if filt.since_ms is not None:
+        clauses.append("m.created >= ?")
+        params.append(filt.since_ms)
+    if filt.until_ms is not None:
+        clauses.append("m.created < ?")
+        params.append(filt.until_ms)
+    return " AND ".join(clauses), params
+
+
+def _pack_vector(vector: Sequence[float]) -> bytes:
+    packed = array.array("f", vector)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack_vector(blob: bytes) -> list[float]:
+    unpacked = array.array("f")
+    unpacked.frombytes(blob)
+    if sys.byteorder == "big":
+        unpacked.byteswap()
+    return unpacked.tolist()
+
+
+def _memory_row(entry: MemoryEntry) -> tuple[Any, ...]:
+    vector = entry.embedding
+    return (
+        entry.id,
+        entry.session_id,
+        entry.project_id,
+        entry.agent,
+        entry.scope,
+        entry.content,
+        json.dumps(entry.metadata),
+        entry.created,
+        entry.last_used,
+        entry.use_count,
+        entry.embedder,
+        None if vector is None else len(vector),
+        None if vector is None else _pack_vector(vector),
+    )
+
+
+def _memory_from_row(row: Sequence[Any]) -> MemoryEntry:
+    return MemoryEntry(
+        id=row[0],
+        session_id=row[1],
+        project_id=row[2],
+        agent=row[3],
+        scope=row[4],
+        content=row[5],
+        metadata=json.loads(row[6]),
+        created=row[7],
+        last_used=row[8],
+        use_count=row[9],
+        embedder=row[10],
+        embedding=None if row[12] is None else _unpack_vector(row[12]),
+    )
 
 
 class SQLiteStore(Store):
@@ -695,6 +878,125 @@ class SQLiteStore(Store):
                 (project_id, agent, permission, pattern),
             )
             return bool(cursor.rowcount)
+
+    # memories ----------------------------------------------------------------------
+
+    async def save_memory(self, entry: MemoryEntry) -> None:
+        async with self._connection() as db:
+            await db.execute(_UPSERT_MEMORY, _memory_row(entry))
+
+    async def save_memories(self, entries: Sequence[MemoryEntry]) -> None:
+        """Insert or replace several memories in one transaction (bulk loads)."""
+        async with self._transaction() as db:
+            await db.executemany(_UPSERT_MEMORY, [_memory_row(e) for e in entries])
+
+    async def get_memory(self, memory_id: str) -> MemoryEntry:
+        async with self._connection() as db:
+            rows = list(await db.execute_fetchall(_SELECT_MEMORY + " WHERE id = ?", (memory_id,)))
+        if not rows:
+            raise NotFoundError(
+                f"memory {memory_id!r} not found in {self.path}; it may have been deleted or pruned"
+            )
+        return _memory_from_row(rows[0])
+
+    async def delete_memory(self, memory_id: str) -> bool:
+        async with self._connection() as db:
+            cursor = await db.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+            return bool(cursor.rowcount)
+
+    async def list_memories(
+        self, filt: MemoryFilter, *, limit: int | None = None
+    ) -> list[MemoryEntry]:
+        where, params = _memory_where(filt)
+        sql = f"{_SELECT_MEMORY} WHERE {where} ORDER BY m.created DESC, m.id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        async with self._connection() as db:
+            rows = await db.execute_fetchall(sql, params)
+        return [_memory_from_row(row) for row in rows]
+
+    async def keyword_search(
+        self, query: str, filt: MemoryFilter, limit: int
+    ) -> list[tuple[str, float]]:
+        expression = _match_expression(query)
+        if expression is None or limit <= 0:
+            return []
+        where, params = _memory_where(filt)
+        async with self._connection() as db:
+            rows = await db.execute_fetchall(
+                _KEYWORD_SEARCH.format(where=where), [expression, *params, limit]
+            )
+        # bm25() is lower-is-better; flip it so every score in the SDK is higher-is-better.
+        return [(memory_id, -rank) for memory_id, rank in rows]
+
+    async def memory_vectors(self, project_id: str, embedder: str, dims: int) -> MemoryVectors:
+        async with self._connection() as db:
+            rows = list(
+                await db.execute_fetchall(_SELECT_MEMORY_VECTORS, (embedder, dims, project_id))
+            )
+        blob = b"".join(row[6] for row in rows)
+        if sys.byteorder == "big":
+            swapped = array.array("f")
+            swapped.frombytes(blob)
+            swapped.byteswap()
+            blob = swapped.tobytes()
+        return MemoryVectors(
+            ids=[row[0] for row in rows],
+            scopes=[row[1] for row in rows],
+            session_ids=[row[2] for row in rows],
+            agents=[row[3] for row in rows],
+            created=[row[4] for row in rows],
+            metadata=[row[5] for row in rows],
+            dims=dims,
+            vectors=blob,
+        )
+
+    async def memory_version(self) -> int:
+        async with self._connection() as db:
+            rows = list(await db.execute_fetchall("SELECT version FROM memory_version"))
+        return int(rows[0][0])
+
+    async def touch_memories(self, memory_ids: Sequence[str]) -> None:
+        if not memory_ids:
+            return
+        async with self._connection() as db:
+            await db.execute(
+                "UPDATE memories SET last_used = ?, use_count = use_count + 1 "
+                f"WHERE id IN ({_marks(len(memory_ids))})",
+                [now_ms(), *memory_ids],
+            )
+
+    async def prune_memories(
+        self,
+        scope: MemoryScope,
+        *,
+        max_count: int | None = None,
+        max_age_ms: int | None = None,
+        project_id: str | None = None,
+    ) -> int:
+        where = "scope = ?"
+        params: list[Any] = [scope]
+        if project_id is not None:
+            where += " AND project_id = ?"
+            params.append(project_id)
+        deleted = 0
+        async with self._transaction() as db:
+            if max_age_ms is not None:
+                cursor = await db.execute(
+                    f"DELETE FROM memories WHERE {where} AND coalesce(last_used, created) < ?",
+                    [*params, now_ms() - max_age_ms],
+                )
+                deleted += cursor.rowcount
+            if max_count is not None:
+                cursor = await db.execute(
+                    f"DELETE FROM memories WHERE seq IN (SELECT seq FROM memories WHERE {where} "
+                    "ORDER BY coalesce(last_used, created) DESC, use_count DESC, seq DESC "
+                    "LIMIT -1 OFFSET ?)",
+                    [*params, max(max_count, 0)],
+                )
+                deleted += cursor.rowcount
+        return deleted
 
 
 async def _rollback(db: aiosqlite.Connection) -> None:

@@ -1,0 +1,183 @@
+"""``MemoryManager``: facts an app and its agents keep across sessions, found by meaning.
+
+Memories live in the client's store with the name and size of the embedder that made
+their vectors; a search only compares vectors of the same embedder, so switching
+embedders never mixes spaces (``reembed`` brings old memories over). Without an
+embedder, search falls back to keywords (said once in the log).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from ..core.errors import ConfigError
+from ..core.models import MemoryEntry, MemoryFilter, MemoryScope
+from ..storage.base import Store
+from .embedders import MemoryEmbedder
+from .search import hybrid_search
+from .vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+STATE_NAMESPACE = "conversation_state"
+
+
+class MemoryManager:
+    """Store, search, update and prune memories of one project."""
+
+    def __init__(
+        self, store: Store, *, project_id: str, embedder: MemoryEmbedder | None = None
+    ) -> None:
+        self.store = store
+        self.project_id = project_id
+        self.embedder = embedder
+        self._index = VectorIndex(store, embedder.name) if embedder is not None else None
+        self._warned = False
+
+    async def store_memory(
+        self,
+        session_id: str | None,
+        content: str,
+        metadata: dict[str, Any] | None = None,
+        embeddings: Sequence[float] | None = None,
+        scope: MemoryScope = "session",
+        *,
+        agent: str | None = None,
+    ) -> str:
+        """Keep ``content``; returns its id. ``embeddings`` must come from this embedder."""
+        if not content.strip():
+            raise ConfigError("a memory needs some content; got an empty string")
+        entry = MemoryEntry(
+            session_id=session_id,
+            project_id=self.project_id,
+            agent=agent,
+            scope=scope,
+            content=content,
+            metadata=dict(metadata or {}),
+        )
+        await self._embed_into(entry, embeddings)
+        await self.store.save_memory(entry)
+        return entry.id
+
+    async def get(self, memory_id: str) -> MemoryEntry:
+        return await self.store.get_memory(memory_id)
+
+    async def update(
+        self,
+        memory_id: str,
+        *,
+        content: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> MemoryEntry:
+        """Change a memory's text (re-embedded) or metadata (merged)."""
+        entry = await self.store.get_memory(memory_id)
+        if content is not None:
+            entry.content = content
+            await self._embed_into(entry, None)
+        if metadata:
+            entry.metadata.update(metadata)
+        await self.store.save_memory(entry)
+        return entry
+
+    async def delete(self, memory_id: str) -> bool:
+        return await self.store.delete_memory(memory_id)
+
+    async def search_memory(
+        self,
+        session_id: str | None,
+        query: str,
+        limit: int = 10,
+        filters: dict[str, Any] | None = None,
+        *,
+        agent: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> list[MemoryEntry]:
+        """Memories visible from ``session_id`` that best match ``query``, best first.
+
+        ``filters`` keeps memories whose metadata has those values; the search covers
+        the session's memories, the agent's, the project's and the user's.
+        """
+        filt = MemoryFilter(
+            project_id=self.project_id,
+            session_id=session_id,
+            agent=agent,
+            metadata=dict(filters or {}),
+            since_ms=since_ms,
+            until_ms=until_ms,
+        )
+        vector = None
+        if self.embedder is not None and self._index is not None:
+            vector = (await self.embedder.embed([query]))[0]
+        elif not self._warned:
+            self._warned = True
+            log.info("no embedder is available: memory search uses keywords only")
+        ranked = await hybrid_search(
+            query, vector, filt, limit, store=self.store, index=self._index
+        )
+        found: list[MemoryEntry] = []
+        for memory_id, score in ranked:
+            entry = await self.store.get_memory(memory_id)
+            entry.relevance_score = score
+            entry.embedding = None
+            found.append(entry)
+        if found:
+            await self.store.touch_memories([m.id for m in found])
+        return found
+
+    async def reembed(self) -> int:
+        """Give every memory of the project a vector from the current embedder."""
+        if self.embedder is None:
+            raise ConfigError("no embedder is configured, so there is nothing to re-embed with")
+        entries = await self.store.list_memories(MemoryFilter(project_id=self.project_id))
+        stale = [e for e in entries if e.embedder != self.embedder.name]
+        for entry in stale:
+            await self._embed_into(entry, None)
+            await self.store.save_memory(entry)
+        return len(stale)
+
+    async def prune(
+        self,
+        scope: MemoryScope,
+        *,
+        max_count: int | None = None,
+        max_age_ms: int | None = None,
+    ) -> int:
+        """Retention: drop the oldest or least used memories of a scope beyond the limits."""
+        return await self.store.prune_memories(
+            scope, max_count=max_count, max_age_ms=max_age_ms, project_id=self.project_id
+        )
+
+    async def save_conversation_state(
+        self, session_id: str, state_key: str, state_data: dict[str, Any]
+    ) -> None:
+        """Keep structured state for a conversation (a form half filled, a plan)."""
+        await self.store.set_state(STATE_NAMESPACE, f"{session_id}:{state_key}", state_data)
+
+    async def retrieve_conversation_state(
+        self, session_id: str, state_key: str
+    ) -> dict[str, Any] | None:
+        value = await self.store.get_state(STATE_NAMESPACE, f"{session_id}:{state_key}")
+        return value if isinstance(value, dict) else None
+
+    async def _embed_into(self, entry: MemoryEntry, given: Sequence[float] | None) -> None:
+        if self.embedder is None:
+            if given is not None:
+                raise ConfigError(
+                    "embeddings were given but no embedder is configured to say what space "
+                    "they are in; configure the embedder that made them"
+                )
+            entry.embedding, entry.embedder = None, None
+            return
+        if given is not None:
+            if len(given) != self.embedder.dimensions:
+                raise ConfigError(
+                    f"the given embeddings have {len(given)} dimensions; the embedder "
+                    f"{self.embedder.name} makes {self.embedder.dimensions}"
+                )
+            vector = [float(x) for x in given]
+        else:
+            vector = [float(x) for x in (await self.embedder.embed([entry.content]))[0]]
+        entry.embedding, entry.embedder = vector, self.embedder.name

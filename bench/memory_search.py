@@ -87,8 +87,8 @@ def _sqlite_vec(
 ) -> tuple[float, float, float] | None:
     """(insert s, median ms, p95 ms) of vec0 k-NN, or None without sqlean/sqlite_vec."""
     try:
-        import sqlean  # type: ignore[import-untyped]
-        import sqlite_vec  # type: ignore[import-untyped]
+        import sqlean
+        import sqlite_vec
     except ImportError:
         return None
     db = sqlean.connect(str(path), isolation_level=None)

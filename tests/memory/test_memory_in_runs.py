@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from opencode_python import OpenCodeAsyncClient
+from opencode_python.core.models import TokenUsage
 from opencode_python.memory import MemoryManager, default_embedder
 from opencode_python.testing import ScriptedLLMServer, ScriptedToolCall, Turn
 
@@ -127,3 +128,62 @@ async def test_the_relevant_memory_reaches_the_system_prompt_and_tools_store_mor
     assert "The team ships on Fridays." in system
     assert history[0].status == "completed"
     assert "memory_search" in server.requests[0].tool_names
+
+
+async def test_summarize_memories_stores_a_summary_with_key_points(tmp_path: Path) -> None:
+    turns = [
+        Turn(text="Sure, I will use PostgreSQL 16 for the orders service."),
+        Turn(
+            text="Summary: The orders service moves to PostgreSQL.\nKey points:\n"
+            "- The orders service uses PostgreSQL 16\n- Migrations run on Sundays",
+            usage=TokenUsage(input=40, output=20),
+            when="Summarise the conversation above for long-term memory",
+        ),
+    ]
+    with ScriptedLLMServer(turns) as server:
+        config = scripted_config(server, "openai", tmp_path)
+        config.memory_embedder = "none"
+        async with OpenCodeAsyncClient(config) as client:
+            session = await client.create_session()
+            await client.prompt(session.id, "Move orders to PostgreSQL 16.")
+            summary = await client.memory.summarize_memories(session.id)
+            assert summary.memory_id is not None
+            stored = await client.memory.get(summary.memory_id)
+    assert summary.summary == "The orders service moves to PostgreSQL."
+    assert summary.key_points == [
+        "The orders service uses PostgreSQL 16",
+        "Migrations run on Sundays",
+    ]
+    assert summary.usage.total == 60
+    assert summary.cost > 0
+    assert stored.metadata["kind"] == "summary"
+    assert "Migrations run on Sundays" in stored.content
+
+
+async def test_an_agent_that_remembers_keeps_facts_with_their_source(tmp_path: Path) -> None:
+    from opencode_python import Agent
+
+    turns = [
+        Turn(text="Got it: invoices go out on the 1st."),
+        Turn(
+            text="- Invoices are sent on the 1st of each month\n- The accountant is Grace",
+            usage=TokenUsage(input=30, output=12),
+            when="worth remembering in later sessions",
+        ),
+    ]
+    with ScriptedLLMServer(turns) as server:
+        config = scripted_config(server, "openai", tmp_path)
+        config.memory_embedder = "none"
+        async with OpenCodeAsyncClient(config) as client:
+            await client.register_agent(Agent(name="clerk", remember=True))
+            session = await client.create_session()
+            result = await client.execute_agent(
+                "clerk", session.id, "Send invoices on the 1st; Grace is our accountant."
+            )
+            later = await client.create_session()
+            found = await client.search_memory(later.id, "accountant")
+            stored = await client.get_session(session.id)
+    assert found[0].content == "The accountant is Grace"
+    assert found[0].metadata["source_session"] == session.id
+    assert found[0].metadata["source_message"] == result.message_ids[-1]
+    assert stored.usage.total == result.tokens_used.total + 42

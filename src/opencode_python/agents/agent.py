@@ -46,6 +46,7 @@ class Agent(BaseModel):
     hidden: bool = False
     color: str | None = None
     native: bool = False
+    remember: bool = False  # after each run, keep the facts the summary agent picks
 
     @field_validator("permission", mode="before")
     @classmethod

@@ -19,7 +19,7 @@ from ..context.compaction import Compactor, estimate_tokens, usable_context
 from ..core import events as ev
 from ..core.errors import OpenCodeError
 from ..core.events import EventBus
-from ..core.models import MemoryEntry, MessageWithParts, Session, TokenUsage
+from ..core.models import MemoryEntry, MessageWithParts, Session, TokenUsage, now_ms
 from ..memory.manager import MemoryManager
 from ..permissions.gate import PermissionGate
 from ..providers.base import ChatMessage, ChatRequest, Provider, TextBlock
@@ -167,6 +167,7 @@ class AgentRuntime:
     async def run(self, runner: AISession, context: AgentContext, user_message: str) -> AgentResult:
         """Run a prepared session, tracked by the manager, titling a new session."""
         session_id = runner.session.id
+        started_ms = now_ms()
         self._runs[session_id] = runner
         tracked = await self.manager.start(runner.agent.name, session_id)
         title = None
@@ -189,6 +190,8 @@ class AgentRuntime:
             self._runs.pop(session_id, None)
         if title is not None:
             await asyncio.wait({title})
+        if runner.agent.remember and not result.error:
+            await self._remember(runner, started_ms)
         await self.manager.set_state(tracked, "error" if result.error else "finished", result.error)
         return result
 
@@ -242,6 +245,23 @@ class AgentRuntime:
         _, usage = await compactor.summarize(session, messages, auto=False)
         await self._charge(session_id, usage, cost_of(info, usage))
         return True
+
+    async def _remember(self, runner: AISession, since_ms: int) -> None:
+        """Keep the facts of this run worth remembering (agents with ``remember=True``)."""
+        if self.memory is None:
+            return
+        session_id = runner.session.id
+        messages = [
+            m for m in await self.store.list_messages(session_id) if m.info.time.created >= since_ms
+        ]
+        try:
+            _, usage, cost = await self.memory.remember_facts(
+                session_id, messages, agent=runner.agent.name
+            )
+        except Exception:
+            log.warning("could not extract facts from session %s", session_id, exc_info=True)
+            return
+        await self._charge(session_id, usage, cost)
 
     # --- titles ------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from ..core.models import MemoryEntry, MemoryFilter, MemoryScope
 from .embedders import APIEmbedder, LocalEmbedder, MemoryEmbedder, default_embedder
 from .manager import MemoryManager
 from .search import hybrid_search, reciprocal_rank_fusion
+from .summarizer import MemorySummarizer, MemorySummary
 from .tools import MemorySearchTool, MemoryStoreTool
 from .vectors import VectorIndex
 
@@ -17,6 +18,8 @@ __all__ = [
     "MemoryScope",
     "MemorySearchTool",
     "MemoryStoreTool",
+    "MemorySummarizer",
+    "MemorySummary",
     "VectorIndex",
     "default_embedder",
     "hybrid_search",

@@ -9,14 +9,16 @@ embedder, search falls back to keywords (said once in the log).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..core.errors import ConfigError
-from ..core.models import MemoryEntry, MemoryFilter, MemoryScope
+from ..core.models import MemoryEntry, MemoryFilter, MemoryScope, MessageWithParts, TokenUsage
 from ..storage.base import Store
 from .embedders import MemoryEmbedder
 from .search import hybrid_search
+from .summarizer import MemorySummarizer, MemorySummary
 from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -28,11 +30,17 @@ class MemoryManager:
     """Store, search, update and prune memories of one project."""
 
     def __init__(
-        self, store: Store, *, project_id: str, embedder: MemoryEmbedder | None = None
+        self,
+        store: Store,
+        *,
+        project_id: str,
+        embedder: MemoryEmbedder | None = None,
+        summarizer: Callable[[], MemorySummarizer] | None = None,
     ) -> None:
         self.store = store
         self.project_id = project_id
         self.embedder = embedder
+        self._summarizer = summarizer
         self._index = VectorIndex(store, embedder.name) if embedder is not None else None
         self._warned = False
 
@@ -126,6 +134,56 @@ class MemoryManager:
         if found:
             await self.store.touch_memories([m.id for m in found])
         return found
+
+    async def summarize_memories(
+        self, session_id: str, since: datetime | int | None = None
+    ) -> MemorySummary:
+        """Condense a session (its messages since ``since``) into a summary with key
+        points, stored as a session memory with its source; returns the summary."""
+        if self._summarizer is None:
+            raise ConfigError("summaries need a model: configure one (SDKConfig(model=...))")
+        since_ms = int(since.timestamp() * 1000) if isinstance(since, datetime) else since
+        messages = [
+            m
+            for m in await self.store.list_messages(session_id)
+            if since_ms is None or m.info.time.created >= since_ms
+        ]
+        summary = MemorySummary(session_id=session_id, summary="")
+        if not messages:
+            return summary
+        summarizer = self._summarizer()
+        text, points, usage = await summarizer.summarize(messages)
+        summary.summary, summary.key_points, summary.usage = text, points, usage
+        summary.cost = summarizer.cost_of(usage)
+        body = text + "".join(f"\n- {point}" for point in points)
+        summary.memory_id = await self.store_memory(
+            session_id,
+            body,
+            {"kind": "summary", "source_session": session_id, "since": since_ms},
+        )
+        return summary
+
+    async def remember_facts(
+        self, session_id: str, messages: Sequence[MessageWithParts], *, agent: str | None
+    ) -> tuple[list[str], TokenUsage, float]:
+        """Store the facts the summarizer finds worth keeping in ``messages``, each with
+        its source session and message; returns their ids and the call's usage and cost."""
+        if self._summarizer is None or not messages:
+            return [], TokenUsage(), 0.0
+        summarizer = self._summarizer()
+        facts, usage = await summarizer.facts(messages)
+        source = messages[-1].info.id
+        ids = [
+            await self.store_memory(
+                session_id,
+                fact,
+                {"kind": "fact", "source_session": session_id, "source_message": source},
+                scope="project",
+                agent=agent,
+            )
+            for fact in facts
+        ]
+        return ids, usage, summarizer.cost_of(usage)
 
     async def reembed(self) -> int:
         """Give every memory of the project a vector from the current embedder."""

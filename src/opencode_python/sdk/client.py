@@ -35,10 +35,12 @@ from ..core.models import (
 from ..core.version import VERSION
 from ..memory.embedders import APIEmbedder, LocalEmbedder, MemoryEmbedder, default_embedder
 from ..memory.manager import MemoryManager
+from ..memory.summarizer import MemorySummarizer
 from ..memory.tools import MemorySearchTool, MemoryStoreTool
 from ..permissions.gate import Approver, PermissionGate
 from ..permissions.rules import from_config
 from ..providers.base import Provider
+from ..providers.catalog import cost_of
 from ..providers.config import ProviderConfig
 from ..providers.registry import ProviderRegistry
 from ..providers.retry import RetryPolicy
@@ -173,7 +175,12 @@ class OpenCodeAsyncClient:
         )
         await asyncio.to_thread(skills.discover_skills)
         self.skills = skills
-        self._memory = MemoryManager(self._store, project_id=project.id, embedder=self._embedder())
+        self._memory = MemoryManager(
+            self._store,
+            project_id=project.id,
+            embedder=self._embedder(),
+            summarizer=self._summarizer,
+        )
         await self._register_builtins(skills, self._memory)
         context = ContextBuilder(
             store=self._store,
@@ -243,6 +250,15 @@ class OpenCodeAsyncClient:
         provider_id, _, model = choice.partition("/")
         settings = self.config.providers.get(provider_id) or ProviderConfig(provider_id=provider_id)
         return APIEmbedder(settings, model)
+
+    def _summarizer(self) -> MemorySummarizer:
+        """Summaries and facts use the small model if one is set, else the default."""
+        name = self.config.small_model or self._file_config.small_model or self.resolve_model()
+        provider, info = self.providers.resolve_model(name)
+        prompt = self.agents.get("summary").prompt or ""
+        return MemorySummarizer(
+            provider, info.model_id, prompt, cost_of=lambda usage: cost_of(info, usage)
+        )
 
     @property
     def memory(self) -> MemoryManager:

@@ -187,3 +187,20 @@ async def test_an_agent_that_remembers_keeps_facts_with_their_source(tmp_path: P
     assert found[0].metadata["source_session"] == session.id
     assert found[0].metadata["source_message"] == result.message_ids[-1]
     assert stored.usage.total == result.tokens_used.total + 42
+
+
+async def test_retention_keeps_the_newest_memories_of_a_scope(tmp_path: Path) -> None:
+    from opencode_python.core.models import MemoryRetention
+
+    with ScriptedLLMServer([]) as server:
+        config = scripted_config(server, "openai", tmp_path)
+        config.memory_embedder = "none"
+        config.memory_retention = {"project": MemoryRetention(max_count=3)}
+        async with OpenCodeAsyncClient(config) as client:
+            session = await client.create_session()
+            for n in range(5):
+                await client.memory.store_memory(session.id, f"release note {n}", scope="project")
+            await client.memory.store_memory(session.id, "session note kept", scope="session")
+            found = await client.search_memory(session.id, "note", limit=10)
+    contents = sorted(m.content for m in found)
+    assert contents == ["release note 2", "release note 3", "release note 4", "session note kept"]

@@ -313,6 +313,13 @@ class MemoryEntry(_Model):
     """Set on search results only: how well the entry matched (higher is better)."""
 
 
+class MemoryRetention(_Model):
+    """How many memories of a scope to keep, and for how long (oldest or least used go)."""
+
+    max_count: int | None = Field(default=None, ge=1)
+    max_age_days: float | None = Field(default=None, gt=0)
+
+
 class MemoryFilter(_Model):
     """Which memories a search from one place may see.
 

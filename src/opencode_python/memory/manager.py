@@ -9,12 +9,19 @@ embedder, search falls back to keywords (said once in the log).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from ..core.errors import ConfigError
-from ..core.models import MemoryEntry, MemoryFilter, MemoryScope, MessageWithParts, TokenUsage
+from ..core.models import (
+    MemoryEntry,
+    MemoryFilter,
+    MemoryRetention,
+    MemoryScope,
+    MessageWithParts,
+    TokenUsage,
+)
 from ..storage.base import Store
 from .embedders import MemoryEmbedder
 from .search import hybrid_search
@@ -36,11 +43,13 @@ class MemoryManager:
         project_id: str,
         embedder: MemoryEmbedder | None = None,
         summarizer: Callable[[], MemorySummarizer] | None = None,
+        retention: Mapping[MemoryScope, MemoryRetention] | None = None,
     ) -> None:
         self.store = store
         self.project_id = project_id
         self.embedder = embedder
         self._summarizer = summarizer
+        self.retention = dict(retention or {})
         self._index = VectorIndex(store, embedder.name) if embedder is not None else None
         self._warned = False
 
@@ -67,6 +76,10 @@ class MemoryManager:
         )
         await self._embed_into(entry, embeddings)
         await self.store.save_memory(entry)
+        limits = self.retention.get(scope)
+        if limits is not None:
+            max_age_ms = int(limits.max_age_days * 86_400_000) if limits.max_age_days else None
+            await self.prune(scope, max_count=limits.max_count, max_age_ms=max_age_ms)
         return entry.id
 
     async def get(self, memory_id: str) -> MemoryEntry:

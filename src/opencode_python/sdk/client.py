@@ -180,6 +180,7 @@ class OpenCodeAsyncClient:
             project_id=project.id,
             embedder=self._embedder(),
             summarizer=self._summarizer,
+            retention=self.config.memory_retention,
         )
         await self._register_builtins(skills, self._memory)
         context = ContextBuilder(

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..core.models import PermissionRule
+from ..core.models import MemoryRetention, MemoryScope, PermissionRule
 from ..permissions.rules import from_config
 from ..providers.config import ProviderConfig
 
@@ -26,7 +26,8 @@ class SDKConfig(BaseModel):
     message (an extra model call, on ``small_model`` if set, else the run's model).
     ``memory_embedder`` picks how memories are embedded: ``auto`` (the bundled local
     model when the ``memory`` extra is installed), ``local``, ``none`` (keyword search
-    only) or ``provider/model`` for an OpenAI-compatible embeddings API.
+    only) or ``provider/model`` for an OpenAI-compatible embeddings API;
+    ``memory_retention`` caps each scope's memories by count or age.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -46,6 +47,7 @@ class SDKConfig(BaseModel):
     builtin_tools: bool | list[str] = True
     generate_titles: bool = False
     memory_embedder: str = "auto"
+    memory_retention: dict[MemoryScope, MemoryRetention] = Field(default_factory=dict)
 
     @field_validator("providers", mode="before")
     @classmethod

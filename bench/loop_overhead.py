@@ -143,6 +143,7 @@ async def main() -> None:
             project_dir=Path(tmp),
             model="openai/gpt-4.1-mini",
             builtin_tools=False,  # the plain loop offers only the echo tool too
+            memory_embedder="none",  # memory recall is per prompt, not per step
             providers={"openai": {"api_key": "bench", "base_url": server.openai_base_url}},
         )
         openai = AsyncOpenAI(api_key="bench", base_url=server.openai_base_url, max_retries=0)

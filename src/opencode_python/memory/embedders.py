@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import openai
 
 from ..core.errors import ConfigError, ProviderError, ProviderRequestError
-from ..providers.config import CLIENT_ARGS, NO_KEY, ProviderConfig
+from ..providers.config import CLIENT_ARGS, ProviderConfig
+from ..providers.openai_provider import openai_client
 from ..providers.relay import check_ready
 from ..providers.retry import error_from_status, error_from_transport
 
@@ -193,14 +194,7 @@ class APIEmbedder:
         self._dimensions = dimensions or _OPENAI_DIMENSIONS.get(model)
         self._batch_size = batch_size
         self.name = f"{config.provider_id}/{model}" + (f"@{dimensions}" if dimensions else "")
-        api_key = config.resolve_api_key()
-        self._missing_key = api_key is None and config.requires_api_key
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key or NO_KEY,
-            base_url=config.resolve_base_url(),
-            max_retries=0,
-            http_client=http_client,
-        )
+        self._client, self._missing_key = openai_client(config, http_client)
         self._base_url = str(self._client.base_url)
         self._options = {k: v for k, v in config.options.items() if k in _EMBEDDING_CLIENT_ARGS}
 

@@ -52,6 +52,21 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
+def openai_client(
+    config: ProviderConfig, http_client: httpx2.AsyncClient | None = None
+) -> tuple[openai.AsyncOpenAI, bool]:
+    """The official client for ``config`` (we retry ourselves), and whether a needed key
+    is missing (reported at the first call, before any I/O, rather than here)."""
+    api_key = config.resolve_api_key()
+    client = openai.AsyncOpenAI(
+        api_key=api_key or NO_KEY,
+        base_url=config.resolve_base_url(),
+        max_retries=0,
+        http_client=http_client,
+    )
+    return client, api_key is None and config.requires_api_key
+
+
 class OpenAIProvider:
     """A ``Provider`` over the Chat Completions API.
 
@@ -63,14 +78,7 @@ class OpenAIProvider:
     ) -> None:
         self.id = config.provider_id
         self._config = config
-        api_key = config.resolve_api_key()
-        self._missing_key = api_key is None and config.requires_api_key
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key or NO_KEY,
-            base_url=config.resolve_base_url(),
-            max_retries=0,
-            http_client=http_client,
-        )
+        self._client, self._missing_key = openai_client(config, http_client)
         self._base_url = str(self._client.base_url)
         self._official = urlsplit(self._base_url).hostname == "api.openai.com"
 

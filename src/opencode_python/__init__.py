@@ -1,6 +1,6 @@
 """opencode-python: an agent SDK with OpenCode's engine semantics."""
 
-from .agents import Agent, AgentResult
+from .agents import Agent, AgentOrchestrator, AgentResult, AgentTask, DelegationLimits
 from .core.errors import (
     ConfigError,
     NotFoundError,
@@ -22,8 +22,11 @@ __version__ = VERSION
 
 __all__ = [
     "Agent",
+    "AgentOrchestrator",
     "AgentResult",
+    "AgentTask",
     "ConfigError",
+    "DelegationLimits",
     "Event",
     "EventBus",
     "Message",

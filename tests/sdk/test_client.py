@@ -157,8 +157,10 @@ async def test_a_second_prompt_on_a_busy_session_is_refused(make_client: ClientF
     with ScriptedLLMServer([Turn(text="slow", delay=0.5)]) as server:
         client = make_client(server)
         session = await client.create_session()
+        started = asyncio.Event()
+        client.events.subscribe("run.started", lambda _: started.set())
         first = asyncio.create_task(client.prompt(session.id, "one"))
-        await asyncio.sleep(0.1)
+        await started.wait()
         with pytest.raises(Exception, match="already has a run in progress"):
             await client.prompt(session.id, "two")
         assert (await first).response == "slow"

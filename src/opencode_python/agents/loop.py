@@ -59,6 +59,7 @@ from ..tools.doom_loop import canonical_call
 from ..tools.executor import CallScope, ToolExecutionManager, ToolOutcome
 from ..tools.framework import QuestionCallback, ToolContext
 from .agent import Agent
+from .delegation import DelegationNode
 from .result import AgentResult
 
 Compact = Callable[[list[MessageWithParts]], Awaitable[list[MessageWithParts]]]
@@ -108,6 +109,7 @@ class AISession:
         ask_user: QuestionCallback | None = None,
         compact: Compact | None = None,
         usable_context: int | None = None,
+        delegation: DelegationNode | None = None,
     ) -> None:
         self.session = session
         self.agent = agent
@@ -129,8 +131,11 @@ class AISession:
         self.compact = compact
         self.usable_context = usable_context
         self.project_id = project_id
+        self.delegation = delegation
         self._abort = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
+        self._result: AgentResult | None = None
+        self._step_message: Message | None = None  # the assistant message of the step
 
     @property
     def model(self) -> str:
@@ -142,6 +147,13 @@ class AISession:
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
+    async def charge(self, usage: TokenUsage, cost: float) -> None:
+        """Count work done on this run's behalf (a subagent's) in its result and session."""
+        if self._result is not None:
+            self._result.tokens_used = self._result.tokens_used + usage
+            self._result.cost += cost
+        await self._add_session_usage(usage, cost)
+
     async def run(self, message: str, history: list[MessageWithParts] | None = None) -> AgentResult:
         """Store ``message`` as the user's turn and run the agent until it is done.
 
@@ -152,6 +164,7 @@ class AISession:
         started = time.monotonic()
         sid = self.session.id
         result = AgentResult(session_id=sid, agent_name=self.agent.name, model=self.model)
+        self._result = result
         await self._publish(ev.RUN_STARTED, {"agent": self.agent.name, "model": self.model})
         await self._status("busy")
         try:
@@ -160,10 +173,14 @@ class AISession:
             user = await self._store_user_message(message)
             history.append(user)
             for step in range(1, self.max_steps + 1):
+                if self._abort.is_set():  # aborted before the run got going
+                    result.error = ABORTED
+                    break
                 done = await self._step(step, history, user.info.id, result)
                 if done:
                     break
         except asyncio.CancelledError:
+            await self._close_step()
             if not self._abort.is_set():
                 raise
             task = asyncio.current_task()
@@ -172,6 +189,7 @@ class AISession:
             result.error = ABORTED
         finally:
             self._task = None
+            self._result = None
             result.duration = time.monotonic() - started
             result.metadata.update(
                 provider=self.provider.id,
@@ -201,6 +219,7 @@ class AISession:
             provider_id=self.provider.id,
             model_id=self.model_id,
         )
+        self._step_message = message
         await self.store.save_message(message)
         await self._publish(ev.MESSAGE_CREATED, {"message": message})
         await self._publish(ev.MESSAGE_UPDATED, {"message": message})
@@ -226,6 +245,15 @@ class AISession:
         )
         await self._save_part(step_finish)
         attempt.parts.append(step_finish)
+        # Counted before the tools run, so a step aborted during its tools still counts.
+        message.finish = finish.reason
+        message.usage = finish.usage
+        message.cost = cost
+        await self._add_session_usage(finish.usage, cost)
+        result.tokens_used = result.tokens_used + finish.usage
+        result.cost += cost
+        if self.delegation is not None:
+            self.delegation.tree.add_cost(cost)
 
         tool_parts = [attempt.tool_parts[c.call_id] for c in attempt.calls]
         if tool_parts:
@@ -245,16 +273,9 @@ class AISession:
                 raise
             result.tools_used.extend(p.tool for p in tool_parts)
 
-        message.finish = finish.reason
-        message.usage = finish.usage
-        message.cost = cost
         message.time.completed = now_ms()
         await self.store.save_message(message)
         await self._publish(ev.MESSAGE_UPDATED, {"message": message})
-        await self._add_session_usage(finish.usage, cost)
-
-        result.tokens_used = result.tokens_used + finish.usage
-        result.cost += cost
         result.parts.extend(attempt.parts)
         texts = [p.text for p in attempt.parts if isinstance(p, TextPart) and p.text]
         if texts:
@@ -447,6 +468,12 @@ class AISession:
                 _set_error(part, ABORTED)
                 await self._save_part(part)
         await self._mark_aborted(message)
+
+    async def _close_step(self) -> None:
+        """Mark the step's message aborted if a cancel caught it between stores."""
+        message, self._step_message = self._step_message, None
+        if message is not None and message.time.completed is None:
+            await self._mark_aborted(message)
 
     async def _mark_aborted(self, message: Message) -> None:
         message.finish = "aborted"

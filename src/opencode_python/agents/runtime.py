@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..context.builder import AgentContext, ContextBuilder
@@ -19,7 +19,14 @@ from ..context.compaction import Compactor, estimate_tokens, usable_context
 from ..core import events as ev
 from ..core.errors import OpenCodeError
 from ..core.events import EventBus
-from ..core.models import MemoryEntry, MessageWithParts, Session, TokenUsage, now_ms
+from ..core.models import (
+    MemoryEntry,
+    MessageWithParts,
+    PermissionRule,
+    Session,
+    TokenUsage,
+    now_ms,
+)
 from ..memory.manager import MemoryManager
 from ..permissions.gate import PermissionGate
 from ..providers.base import ChatMessage, ChatRequest, Provider, TextBlock
@@ -32,6 +39,7 @@ from ..storage.store import has_default_title
 from ..tools.executor import ToolExecutionManager
 from ..tools.framework import QuestionCallback
 from .agent import Agent
+from .delegation import DelegationLimits, DelegationNode, DelegationTree
 from .loop import AISession
 from .manager import AgentManager
 from .registry import AgentRegistry
@@ -51,6 +59,7 @@ class RuntimeSettings:
     max_steps: int = 50
     small_model: str | None = None
     generate_titles: bool = False
+    delegation: DelegationLimits = field(default_factory=DelegationLimits)
 
 
 class AgentRuntime:
@@ -98,10 +107,17 @@ class AgentRuntime:
         model: str | None = None,
         options: dict[str, Any] | None = None,
         user_message: str = "",
+        delegation: DelegationNode | None = None,
+        extra_rules: Sequence[PermissionRule] = (),
+        only_tools: Collection[str] | None = None,
     ) -> tuple[AISession, AgentContext]:
         """Everything a run needs, checked before anything is stored.
 
-        The memories most relevant to ``user_message`` go into the system prompt.
+        The memories most relevant to ``user_message`` go into the system prompt. A
+        subagent's run gets its place in the delegation tree (``delegation``), whose
+        inherited deny rules come last so they win; ``extra_rules`` come before them and
+        ``only_tools`` narrows the tools offered. Without ``delegation`` the run is the
+        root of a new tree under the client's delegation limits.
         """
         if session_id in self._runs:
             raise OpenCodeError(
@@ -112,12 +128,19 @@ class AgentRuntime:
         session = await self.store.get_session(session_id)
         model_name = self.resolve_model(model, chosen)
         provider, info = self.providers.resolve_model(model_name)
-        rules = self.permissions.rules_for(
-            project_id=session.project_id,
-            agent=chosen.name,
-            agent_rules=chosen.permission,
-            session_rules=session.permission,
-        )
+        node = delegation or DelegationNode(DelegationTree(self.settings.delegation))
+        rules = [
+            *self.permissions.rules_for(
+                project_id=session.project_id,
+                agent=chosen.name,
+                agent_rules=chosen.permission,
+                session_rules=session.permission,
+            ),
+            *extra_rules,
+            *node.inherited,
+        ]
+        if node.depth >= node.tree.limits.max_depth:  # may not delegate any deeper
+            rules.append(PermissionRule(permission="task", pattern="*", action="deny"))
         memories: list[MemoryEntry] = []
         if self.memory is not None and user_message.strip():
             memories = await self.memory.search_memory(
@@ -126,6 +149,8 @@ class AgentRuntime:
         context = await self.context.build_agent_context(
             session, chosen, model=model_name, rules=rules, memories=memories
         )
+        if only_tools is not None:
+            context.tools = [t for t in context.tools if t.name in only_tools]
         runner = AISession(
             session=session,
             agent=chosen,
@@ -146,6 +171,7 @@ class AgentRuntime:
             ask_user=self.ask_user(),
             compact=self._compaction_hook(session, provider, info),
             usable_context=usable_context(info.context_window, info.max_output),
+            delegation=node,
         )
         return runner, context
 
@@ -194,6 +220,10 @@ class AgentRuntime:
             await self._remember(runner, started_ms)
         await self.manager.set_state(tracked, "error" if result.error else "finished", result.error)
         return result
+
+    def active_run(self, session_id: str) -> AISession | None:
+        """The run in progress on ``session_id``, if any."""
+        return self._runs.get(session_id)
 
     def abort(self, session_id: str) -> bool:
         run = self._runs.get(session_id)

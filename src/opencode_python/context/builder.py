@@ -20,7 +20,6 @@ from ..permissions.rules import evaluate
 from ..providers.base import ToolSchema
 from ..skills.injector import SkillInjector
 from ..skills.loader import SkillLoader
-from ..skills.tool import SkillTool
 from ..storage.base import Store
 from ..storage.project import ProjectInfo
 from ..tools.framework import ToolRegistry
@@ -87,14 +86,19 @@ class ContextBuilder:
             user_dir=self.user_dir,
         )
         visible = ToolPermissionFilter(rules).is_visible
-        skill_allowed = _skill_rule(rules)
+
+        def allows(permission: str, subject: str) -> bool:
+            return evaluate(permission, subject, rules).action != "deny"
+
         parts = [
             agent.prompt or DEFAULT_PROMPT,
             environment_block(directory, is_git_repo=self.project.vcs == "git"),
             *(f"Instructions from: {path}\n{text}" for path, text in load_instructions(files)),
         ]
         if visible("skill"):
-            section = SkillInjector(self.skills.list_skills()).section(skill_allowed)
+            section = SkillInjector(self.skills.list_skills()).section(
+                lambda name: allows("skill", name)
+            )
             if section:
                 parts.append(section)
         if memories:
@@ -102,7 +106,7 @@ class ContextBuilder:
         history = select_history(await self.store.list_messages(session.id))
         return AgentContext(
             system_prompt="\n\n".join(p for p in parts if p),
-            tools=[self._for_agent(t, skill_allowed) for t in self.tools.schemas(visible)],
+            tools=[self._for_agent(t, allows) for t in self.tools.schemas(visible)],
             messages=history,
             session=session,
             agent=agent,
@@ -111,20 +115,13 @@ class ContextBuilder:
             instruction_files=files,
         )
 
-    def _for_agent(self, schema: ToolSchema, skill_allowed: Callable[[str], bool]) -> ToolSchema:
-        """The skill tool describes only the skills this agent may load."""
+    def _for_agent(self, schema: ToolSchema, allows: Callable[[str, str], bool]) -> ToolSchema:
+        """A tool as this agent sees it: the skill tool lists only the skills it may
+        load, the task tool only the subagents it may start."""
         tool = self.tools.get(schema.name)
-        if isinstance(tool, SkillTool):
-            narrowed = tool.narrowed(skill_allowed)
-            return ToolSchema(schema.name, narrowed.description, schema.parameters)
-        return schema
-
-
-def _skill_rule(rules: Sequence[PermissionRule]) -> Callable[[str], bool]:
-    def allowed(name: str) -> bool:
-        return evaluate("skill", name, rules).action != "deny"
-
-    return allowed
+        if tool is None:
+            return schema
+        return ToolSchema(schema.name, tool.description_for(allows), schema.parameters)
 
 
 MEMORY_BUDGET_CHARS = 4000  # about 1,000 tokens of remembered facts per run

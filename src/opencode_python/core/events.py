@@ -37,6 +37,10 @@ RUN_STARTED = "run.started"
 RUN_STEP = "run.step"
 RUN_FINISHED = "run.finished"
 AGENT_STATE = "agent.state"
+TASK_STARTED = "task.started"
+TASK_COMPLETED = "task.completed"
+TASK_FAILED = "task.failed"
+TASK_CANCELLED = "task.cancelled"
 
 
 @dataclass(slots=True)

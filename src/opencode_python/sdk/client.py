@@ -12,11 +12,15 @@ from typing import Any, Literal
 
 from ..agents.agent import Agent
 from ..agents.builtin import DEFAULT_AGENT
+from ..agents.delegation import DelegationLimits
 from ..agents.manager import AgentManager, AgentRun
 from ..agents.markdown import agent_dirs
+from ..agents.orchestrator import AgentOrchestrator
 from ..agents.registry import AgentRegistry
 from ..agents.result import AgentResult
 from ..agents.runtime import AgentRuntime, RuntimeSettings
+from ..agents.task import AgentTask
+from ..agents.task_tool import TaskTool
 from ..config.files import OpenCodeFileConfig, load_config
 from ..config.paths import user_config_dir
 from ..context.builder import ContextBuilder
@@ -105,6 +109,7 @@ class OpenCodeAsyncClient:
         self._storage: SessionStorage | None = None
         self._project: ProjectInfo | None = None
         self._runtime: AgentRuntime | None = None
+        self._orchestrator: AgentOrchestrator | None = None
         self._memory: MemoryManager | None = None
         self._file_config: OpenCodeFileConfig = OpenCodeFileConfig()
         self._open_lock = asyncio.Lock()
@@ -182,7 +187,6 @@ class OpenCodeAsyncClient:
             summarizer=self._summarizer,
             retention=self.config.memory_retention,
         )
-        await self._register_builtins(skills, self._memory)
         context = ContextBuilder(
             store=self._store,
             project=project,
@@ -204,12 +208,15 @@ class OpenCodeAsyncClient:
                 max_steps=self.config.max_steps,
                 small_model=self.config.small_model or loaded.config.small_model,
                 generate_titles=self.config.generate_titles,
+                delegation=self.config.delegation,
             ),
             resolve_model=self.resolve_model,
             retry=lambda: self.retry,
             ask_user=lambda: self._question_handler,
             memory=self._memory,
         )
+        self._orchestrator = AgentOrchestrator(self._runtime)
+        await self._register_builtins(skills, self._memory, self._orchestrator)
         self._project = project
         self._storage = storage
 
@@ -226,11 +233,18 @@ class OpenCodeAsyncClient:
             *_env_permission(),
         ]
 
-    async def _register_builtins(self, skills: SkillLoader, memory: MemoryManager) -> None:
+    async def _register_builtins(
+        self, skills: SkillLoader, memory: MemoryManager, orchestrator: AgentOrchestrator
+    ) -> None:
         chosen = self.config.builtin_tools
         if chosen is False:
             return
-        extra: list[Tool] = [SkillTool(skills), MemorySearchTool(memory), MemoryStoreTool(memory)]
+        extra: list[Tool] = [
+            SkillTool(skills),
+            MemorySearchTool(memory),
+            MemoryStoreTool(memory),
+            TaskTool(orchestrator, self.agents),
+        ]
         wanted = None if chosen is True else [t for t in chosen if t not in {e.id for e in extra}]
         tools: list[Tool] = default_tools(wanted)
         tools += [t for t in extra if chosen is True or t.id in chosen]
@@ -281,6 +295,64 @@ class OpenCodeAsyncClient:
         """Memories visible from the session that best match ``query``, best first."""
         await self._ready()
         return await self.memory.search_memory(session_id, query, limit)
+
+    @property
+    def orchestrator(self) -> AgentOrchestrator:
+        """Delegation: run agents as subagents in child sessions, alone or in parallel
+        (available once the client has opened)."""
+        if self._orchestrator is None:
+            raise OpenCodeError(
+                "the orchestrator opens with the client; use `async with` or await a method"
+            )
+        return self._orchestrator
+
+    async def delegate_task(
+        self,
+        from_agent: str,
+        to_agent_name: str,
+        task: str | AgentTask,
+        session_id: str,
+        *,
+        description: str = "",
+        tool_ids: list[str] | None = None,
+        skill_names: list[str] | None = None,
+        options: dict[str, Any] | None = None,
+        limits: DelegationLimits | None = None,
+    ) -> AgentResult:
+        """Have ``to_agent_name`` do ``task`` in a child session of ``session_id``
+        (``orchestrator.delegate_task``)."""
+        await self._ready()
+        return await self.orchestrator.delegate_task(
+            from_agent,
+            to_agent_name,
+            task,
+            session_id,
+            description=description,
+            tool_ids=tool_ids,
+            skill_names=skill_names,
+            options=options,
+            limits=limits,
+        )
+
+    async def run_parallel_agents(
+        self,
+        tasks: list[AgentTask],
+        session_id: str,
+        *,
+        max_concurrency: int = 4,
+        from_agent: str = DEFAULT_AGENT,
+        limits: DelegationLimits | None = None,
+    ) -> list[AgentResult]:
+        """Run ``tasks`` as child sessions of ``session_id``, ``max_concurrency`` at a
+        time; results in the order of ``tasks`` (``orchestrator.run_parallel_agents``)."""
+        await self._ready()
+        return await self.orchestrator.run_parallel_agents(
+            tasks,
+            session_id,
+            max_concurrency=max_concurrency,
+            from_agent=from_agent,
+            limits=limits,
+        )
 
     @property
     def store(self) -> Store:
@@ -469,9 +541,12 @@ class OpenCodeAsyncClient:
             agent or DEFAULT_AGENT, session_id, model=model, user_message=message
         )
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        sessions = {session_id}  # the run's own, and its subagents' as they start
 
         def forward(event: Event) -> None:
-            if event.session_id == session_id:
+            if event.session_id in sessions:
+                if event.type == ev.TASK_STARTED:
+                    sessions.add(event.data["child_session_id"])
                 queue.put_nowait(event)
 
         unsubscribe = self.events.subscribe("*", forward)
@@ -488,8 +563,12 @@ class OpenCodeAsyncClient:
                 await asyncio.wait({task})
 
     def abort(self, session_id: str) -> bool:
-        """Abort the run in progress on ``session_id``; returns False when none is running."""
-        return self._runtime is not None and self._runtime.abort(session_id)
+        """Abort the run in progress on ``session_id`` and the subagents it started;
+        returns False when nothing was running."""
+        if self._runtime is None or self._orchestrator is None:
+            return False
+        stopped = self._orchestrator.cancel_all(session_id)
+        return self._runtime.abort(session_id) or stopped > 0
 
     async def compact_session(self, session_id: str, *, model: str | None = None) -> bool:
         """Summarise the session's history now (the summary replaces older turns)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..agents.delegation import DelegationLimits
 from ..core.models import MemoryRetention, MemoryScope, PermissionRule
 from ..permissions.rules import from_config
 from ..providers.config import ProviderConfig
@@ -27,7 +28,9 @@ class SDKConfig(BaseModel):
     ``memory_embedder`` picks how memories are embedded: ``auto`` (the bundled local
     model when the ``memory`` extra is installed), ``local``, ``none`` (keyword search
     only) or ``provider/model`` for an OpenAI-compatible embeddings API;
-    ``memory_retention`` caps each scope's memories by count or age.
+    ``memory_retention`` caps each scope's memories by count or age. ``delegation``
+    limits subagents: nesting depth (default 3), and per root run the number of
+    subagents, wall time and cost (unlimited by default).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -48,6 +51,7 @@ class SDKConfig(BaseModel):
     generate_titles: bool = False
     memory_embedder: str = "auto"
     memory_retention: dict[MemoryScope, MemoryRetention] = Field(default_factory=dict)
+    delegation: DelegationLimits = Field(default_factory=DelegationLimits)
 
     @field_validator("providers", mode="before")
     @classmethod

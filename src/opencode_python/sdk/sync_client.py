@@ -15,8 +15,11 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from ..agents.agent import Agent
+from ..agents.builtin import DEFAULT_AGENT
+from ..agents.delegation import DelegationLimits
 from ..agents.manager import AgentRun
 from ..agents.result import AgentResult
+from ..agents.task import AgentTask, TaskStatus
 from ..core.events import Event, EventBus
 from ..core.models import Approval, MemoryEntry, MessageWithParts, Session, ToolExecution
 from ..memory.manager import MemoryManager
@@ -210,6 +213,72 @@ class OpenCodeSyncClient:
         options: dict[str, Any] | None = None,
     ) -> AgentResult:
         return self._run(self.client.execute_agent(agent_name, session_id, user_message, options))
+
+    def delegate_task(
+        self,
+        from_agent: str,
+        to_agent_name: str,
+        task: str | AgentTask,
+        session_id: str,
+        *,
+        description: str = "",
+        tool_ids: list[str] | None = None,
+        skill_names: list[str] | None = None,
+        options: dict[str, Any] | None = None,
+        limits: DelegationLimits | None = None,
+    ) -> AgentResult:
+        return self._run(
+            self.client.delegate_task(
+                from_agent,
+                to_agent_name,
+                task,
+                session_id,
+                description=description,
+                tool_ids=tool_ids,
+                skill_names=skill_names,
+                options=options,
+                limits=limits,
+            )
+        )
+
+    def run_parallel_agents(
+        self,
+        tasks: list[AgentTask],
+        session_id: str,
+        *,
+        max_concurrency: int = 4,
+        from_agent: str = DEFAULT_AGENT,
+        limits: DelegationLimits | None = None,
+    ) -> list[AgentResult]:
+        return self._run(
+            self.client.run_parallel_agents(
+                tasks,
+                session_id,
+                max_concurrency=max_concurrency,
+                from_agent=from_agent,
+                limits=limits,
+            )
+        )
+
+    def list_tasks(
+        self, *, session_id: str | None = None, status: TaskStatus | None = None
+    ) -> list[AgentTask]:
+        """Delegated tasks, as ``client.orchestrator.list_tasks``."""
+
+        async def on_loop() -> list[AgentTask]:
+            await self.client._ready()
+            return self.client.orchestrator.list_tasks(session_id=session_id, status=status)
+
+        return self._run(on_loop())
+
+    def cancel_task(self, task_id: str) -> bool:
+        """Stop a running delegated task; False when it is not running."""
+
+        async def on_loop() -> bool:
+            await self.client._ready()
+            return self.client.orchestrator.cancel(task_id)
+
+        return self._run(on_loop())
 
     def register_agent(self, agent: Agent) -> Agent:
         return self._run(self.client.register_agent(agent))

@@ -55,6 +55,9 @@ class SkillTool(Tool):
         """The same tool for an agent whose rules allow only some skills."""
         return SkillTool(self._loader, allowed=allowed)
 
+    def description_for(self, allows: Callable[[str, str], bool]) -> str:
+        return self.narrowed(lambda name: allows("skill", name)).description
+
     def available(self) -> list[Skill]:
         """The loader's skills that ``allowed`` accepts, sorted by name."""
         return [s for s in self._loader.list_skills() if self._permitted(s.name)]

@@ -143,6 +143,15 @@ class Tool(ABC):
         """
         return ["*"]
 
+    def description_for(self, allows: Callable[[str, str], bool]) -> str:
+        """What one agent is told about this tool; ``allows(permission, subject)`` is
+        False for what the agent's rules deny.
+
+        Tools whose description lists subjects (skills, subagents) override this to list
+        only those the agent may use, so the model is not offered what it would be refused.
+        """
+        return self.description
+
     @abstractmethod
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         """Run the tool. Raise to report failure: the model reads the error."""

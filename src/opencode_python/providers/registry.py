@@ -2,8 +2,8 @@
 
 Owned by the client (no global registry). A provider is registered as a config (the
 adapter is built on first use) or as a ready ``Provider``. Built-in ids (openai,
-anthropic, groq, openrouter, ollama...) work without registering when their key is
-in the environment, or when they run locally.
+anthropic, groq, openrouter, ollama, local...) work without registering when their key
+is in the environment, or when they run locally.
 """
 
 from __future__ import annotations
@@ -181,6 +181,10 @@ class ProviderRegistry:
             from .anthropic_provider import AnthropicProvider
 
             return AnthropicProvider(config, catalog=self._catalog)
+        if config.kind == "local":
+            from .local_provider import LocalProvider
+
+            return LocalProvider(config)
         from .openai_provider import OpenAIProvider
 
         return OpenAIProvider(config)

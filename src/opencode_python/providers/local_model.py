@@ -1,0 +1,156 @@
+"""A GGUF chat model on CPU torch through transformers: load, encode, generate.
+
+Imported by ``local_provider`` only inside worker threads, so that importing the
+providers package never pays for torch and transformers (seconds). Loading
+dequantizes the whole file (about 15 s for SmolLM2-135M), so each file is loaded
+once per process and shared: several clients in one process use one model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
+
+ChatTurn = dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """What one generation cost, and whether it stopped at ``max_new_tokens``."""
+
+    prompt_tokens: int
+    output_tokens: int
+    hit_limit: bool
+
+
+class LoadedModel:
+    """A model and its tokenizer. ``lock`` is held by whoever generates: two
+    generations at once would only share the same few cores at half speed each."""
+
+    def __init__(self, model: Any, tokenizer: Any) -> None:
+        self._model = model
+        self._tokenizer = tokenizer
+        self.context_window = int(model.config.max_position_embeddings)
+        self.lock = threading.Lock()
+
+    def encode(self, chat: list[ChatTurn]) -> list[int]:
+        """Token ids of ``chat`` in the model's own chat template, ready for an answer.
+
+        Control tokens inside the messages are encoded as plain text, so a message
+        cannot close its turn and speak as another role.
+        """
+        ids: list[int] = self._tokenizer.apply_chat_template(
+            chat, add_generation_prompt=True, return_dict=False, sanitize_control_tokens=True
+        )
+        return ids
+
+    def generate(
+        self,
+        prompt: list[int],
+        *,
+        max_new_tokens: int,
+        settings: dict[str, Any],
+        emit: Callable[[str], None],
+        stop: threading.Event,
+    ) -> Generated:
+        """Generate in this thread, handing text to ``emit`` as it settles.
+
+        Ends within one token once ``stop`` is set. ``settings`` are further keyword
+        arguments for ``generate`` (sampling, and the caller's options).
+        """
+        input_ids = torch.tensor([prompt])
+        output = self._model.generate(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            max_new_tokens=max_new_tokens,
+            streamer=_TextStreamer(self._tokenizer, emit),
+            stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]),
+            pad_token_id=self._tokenizer.pad_token_id,
+            **settings,
+        )
+        new_tokens: list[int] = output[0, len(prompt) :].tolist()
+        hit_limit = len(new_tokens) >= max_new_tokens and (
+            new_tokens[-1] != self._tokenizer.eos_token_id
+        )
+        return Generated(len(prompt), len(new_tokens), hit_limit)
+
+
+_cache: dict[Path, LoadedModel] = {}
+_cache_lock = threading.Lock()
+
+
+def load(path: Path) -> LoadedModel:
+    """The model in the GGUF file ``path``, loaded on first use and then shared.
+
+    Reads only the local file (``local_files_only``): nothing here touches the network.
+    """
+    with _cache_lock:
+        loaded = _cache.get(path)
+        if loaded is None:
+            options: dict[str, Any] = {"gguf_file": path.name, "local_files_only": True}
+            tokenizer = AutoTokenizer.from_pretrained(path.parent, **options)
+            model = AutoModelForCausalLM.from_pretrained(path.parent, **options)
+            loaded = _cache[path] = LoadedModel(model, tokenizer)
+        return loaded
+
+
+class _TextStreamer:
+    """``generate``'s streamer: decodes the growing output and emits the new text.
+
+    Decoding the whole output each time keeps multi-token characters whole; a
+    trailing replacement character means one is still incomplete, so it waits.
+    """
+
+    def __init__(self, tokenizer: Any, emit: Callable[[str], None]) -> None:
+        self._tokenizer = tokenizer
+        self._emit = emit
+        self._ids: list[int] = []
+        self._sent = 0
+        self._prompt_seen = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self._prompt_seen:  # generate() first hands over the prompt itself
+            self._prompt_seen = True
+            return
+        self._ids.extend(value.reshape(-1).tolist())
+        text = self._decode()
+        if not text.endswith("\ufffd"):
+            self._send(text)
+
+    def end(self) -> None:
+        self._send(self._decode())
+
+    def _decode(self) -> str:
+        text: str = self._tokenizer.decode(self._ids, skip_special_tokens=True)
+        return text
+
+    def _send(self, text: str) -> None:
+        if len(text) > self._sent:
+            self._emit(text[self._sent :])
+            self._sent = len(text)
+
+
+class _StopWhenSet(StoppingCriteria):
+    """Ends generation at the next token once the consumer has gone away."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor | None, **kwargs: Any
+    ) -> torch.BoolTensor:
+        done: torch.BoolTensor = torch.full(  # type: ignore[assignment]
+            (input_ids.shape[0],), self._event.is_set(), dtype=torch.bool
+        )
+        return done

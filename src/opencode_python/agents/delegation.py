@@ -127,6 +127,15 @@ class DelegationNode:
 
     def child(self, rules: Sequence[PermissionRule]) -> DelegationNode:
         """The node of a subagent of a run under ``rules`` (its inherited ones included):
-        one level deeper, inheriting every deny rule."""
-        denies = tuple(rule for rule in rules if rule.action == "deny")
+        one level deeper, inheriting every deny rule but the blanket one.
+
+        ``"*": "deny"`` is how an agent narrows its own tools to an allowlist: it says
+        what that agent uses, not what must never happen. Inherited, it would leave the
+        subagents of a supervisor that may only delegate no tools at all.
+        """
+        denies = tuple(rule for rule in rules if rule.action == "deny" and not _blanket(rule))
         return DelegationNode(self.tree, self.depth + 1, denies)
+
+
+def _blanket(rule: PermissionRule) -> bool:
+    return rule.permission == "*" and rule.pattern == "*"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.errors import OpenCodeError, ToolError
-from ..tools.framework import Tool, ToolContext, ToolResult
+from ..tools.framework import Tool, ToolContext, ToolResult, with_enum
 from .agent import Agent
 from .orchestrator import AgentOrchestrator
 from .registry import AgentRegistry
@@ -44,7 +44,12 @@ class TaskTool(Tool):
         return _describe(self._agents.list("subagent"))
 
     def description_for(self, allows: Callable[[str, str], bool]) -> str:
-        return _describe([a for a in self._agents.list("subagent") if allows("task", a.name)])
+        return _describe(self._allowed(allows))
+
+    def parameters_for(self, allows: Callable[[str, str], bool]) -> dict[str, Any]:
+        return with_enum(
+            self.parameters(), "subagent_type", [a.name for a in self._allowed(allows)]
+        )
 
     def parameters(self) -> dict[str, Any]:
         return {
@@ -108,6 +113,9 @@ class TaskTool(Tool):
                 "tokens": result.tokens_used.total,
             },
         )
+
+    def _allowed(self, allows: Callable[[str, str], bool]) -> list[Agent]:
+        return [a for a in self._agents.list("subagent") if allows("task", a.name)]
 
     def _subagent(self, name: str) -> Agent:
         agents = {a.name: a for a in self._agents.list("subagent")}

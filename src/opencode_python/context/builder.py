@@ -121,7 +121,12 @@ class ContextBuilder:
         tool = self.tools.get(schema.name)
         if tool is None:
             return schema
-        return ToolSchema(schema.name, tool.description_for(allows), schema.parameters)
+        parameters = tool.parameters_for(allows)
+        return ToolSchema(
+            schema.name,
+            tool.description_for(allows),
+            schema.parameters if parameters is None else parameters,
+        )
 
 
 MEMORY_BUDGET_CHARS = 4000  # about 1,000 tokens of remembered facts per run

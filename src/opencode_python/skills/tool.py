@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ToolError
-from ..tools.framework import Tool, ToolContext, ToolResult
+from ..tools.framework import Tool, ToolContext, ToolResult, with_enum
 from .injector import available_skills_block, render_skill
 from .loader import SKILL_FILE, Skill, SkillLoader
 
@@ -57,6 +57,10 @@ class SkillTool(Tool):
 
     def description_for(self, allows: Callable[[str, str], bool]) -> str:
         return self.narrowed(lambda name: allows("skill", name)).description
+
+    def parameters_for(self, allows: Callable[[str, str], bool]) -> dict[str, Any]:
+        names = [s.name for s in self.narrowed(lambda name: allows("skill", name)).available()]
+        return with_enum(self.parameters(), "name", names)
 
     def available(self) -> list[Skill]:
         """The loader's skills that ``allowed`` accepts, sorted by name."""

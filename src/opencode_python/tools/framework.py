@@ -122,6 +122,17 @@ class ToolContext:
         return await self._on_call_tool(tool_id, args)
 
 
+def with_enum(schema: dict[str, Any], field: str, names: Sequence[str]) -> dict[str, Any]:
+    """``schema`` with its string property ``field`` limited to ``names`` (for
+    ``Tool.parameters_for``). With no names it is left open: an empty enum would make
+    the schema unsatisfiable, and the tool's description already says none are there."""
+    if not names:
+        return schema
+    properties = dict(schema["properties"])
+    properties[field] = {**properties[field], "enum": list(names)}
+    return {**schema, "properties": properties}
+
+
 class Tool(ABC):
     """Base class of every tool. Subclasses set ``id`` and ``description``."""
 
@@ -151,6 +162,16 @@ class Tool(ABC):
         only those the agent may use, so the model is not offered what it would be refused.
         """
         return self.description
+
+    def parameters_for(self, allows: Callable[[str, str], bool]) -> dict[str, Any] | None:
+        """The argument schema one agent is offered; ``allows`` as in ``description_for``.
+
+        None (the default) means the schema the tool was registered with. Tools that
+        take a subject by name (a skill, a subagent) override this to list the names the
+        agent may use as an ``enum``, which guides models that follow schemas and lets
+        constrained decoding pick a valid one.
+        """
+        return None
 
     @abstractmethod
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:

@@ -136,3 +136,19 @@ async def test_hybrid_search_without_a_vector_is_keyword_only(store: SQLiteStore
     results = await hybrid_search("deploy", None, FILTER, 5, store=store, index=index)
     assert results == [(target.id, pytest.approx(1 / 61))]
     assert await hybrid_search("deploy", None, FILTER, 0, store=store, index=index) == []
+
+
+async def test_on_a_tie_the_meaning_wins_over_a_common_word(store: SQLiteStore) -> None:
+    # "user" is the only query word either memory holds; the meaning points at home.
+    home = memory("The user lives in Oslo and cycles to work", [1.0, 0.0])
+    number = memory("The user's favourite number", [0.0, 1.0])
+    await store.save_memories([home, number])
+    index = VectorIndex(store, EMBEDDER)
+    keyword = await store.keyword_search("Where is home for the user?", FILTER, 4)
+    assert keyword[0][0] == number.id  # words alone pick the shorter memory
+
+    results = await hybrid_search(
+        "Where is home for the user?", [0.9, 0.1], FILTER, 2, store=store, index=index
+    )
+    assert results[0][1] == pytest.approx(results[1][1])
+    assert [i for i, _ in results] == [home.id, number.id]

@@ -3,7 +3,8 @@
 Reciprocal rank fusion (score = sum of ``1 / (k_rrf + rank)``) needs no tuning between
 bm25 and cosine scores, which live on unrelated scales, and rewards what both rankings
 agree on. Each ranking contributes ``4 × limit`` candidates, so an item ranked low by
-one list can still be lifted by the other.
+one list can still be lifted by the other. On a tie the meaning wins: a keyword hit
+is often one common word ("user"), so the vector ranking is fused first.
 """
 
 from __future__ import annotations
@@ -51,5 +52,5 @@ async def hybrid_search(
         keyword, vector = await asyncio.gather(
             store.keyword_search(query, filt, pool), index.search(query_vector, filt, pool)
         )
-        rankings = [keyword, vector]
+        rankings = [vector, keyword]  # ties keep first-seen order: meaning first
     return reciprocal_rank_fusion(rankings, k_rrf=k_rrf)[:limit]

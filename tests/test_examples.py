@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .local_model import needs_local_model
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_example(name: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_example(
+    name: str, tmp_path: Path, *, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -24,7 +28,7 @@ def run_example(name: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
 
 
@@ -46,9 +50,26 @@ def test_the_users_example_app_runs_unmodified(tmp_path: Path) -> None:
     assert "Direct tool call: multiply 42" in out
 
 
-def test_the_demo_runs_offline_and_says_the_model_is_scripted(tmp_path: Path) -> None:
-    ran = run_example("demo.py", tmp_path)
+@needs_local_model
+def test_the_flagship_app_runs_offline_on_the_local_model(tmp_path: Path) -> None:
+    ran = run_example("custom_agent_app.py", tmp_path, timeout=600)
     assert ran.returncode == 0, ran.stderr
-    assert "SCRIPTED" in ran.stdout
-    assert "17 * 23 = 391" in ran.stdout
-    assert "A new client on the same storage reads the session back" in ran.stdout
+    out = ran.stdout
+    assert "local/smollm2-135m: SmolLM2-135M in this process, offline" in out
+    assert "tools:  ['calculator', 'skill', 'task', 'weather']" in out
+    assert "agents: ['data_analyst', 'weather_bot', 'supervisor']" in out
+    assert "skills: ['weather-report']" in out
+    assert "'Where is home for the user?' -> 'The user lives in Oslo" in out
+    assert "'When is the budget deadline?' -> 'The quarterly budget review" in out
+    assert "conversation state: {'units': 'metric', 'city': 'Oslo'}" in out
+    assert "-> calculator({'expression':" in out  # the streamed runs used their tools
+    assert "-> weather({'city':" in out
+    # The supervisor's two subagents ran in child sessions, each calling its own tool
+    # (a blanket deny of the supervisor's is not inherited).
+    assert "data_analyst (child session ses_" in out
+    assert "weather_bot (child session ses_" in out
+    assert out.count("  -> calculator({'expression':") == 2
+    assert out.count("  -> weather({'city':") == 2
+    assert "2 child sessions" in out
+    assert "cost: $0.0000" in out
+    assert "error:" not in out

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from opencode_python import AgentResult, OpenCodeAsyncClient, Tool, ToolContext, ToolResult
+from opencode_python.agents import Agent
 from opencode_python.core import events as ev
 from opencode_python.core.events import Event
 from opencode_python.core.models import TextPart, TokenUsage, ToolPart
@@ -187,6 +188,26 @@ async def test_step_limit_disables_tools_on_the_last_step(make_client: ClientFac
     last_tool = next(p for p in messages[-1].parts if isinstance(p, ToolPart))
     assert last_tool.state.status == "error"
     assert "step limit" in (last_tool.state.error or "")
+
+
+@pytest.mark.parametrize(("wire", "sent"), [("openai", "required"), ("anthropic", {"type": "any"})])
+async def test_tool_choice_is_left_out_when_no_tools_are_offered(
+    wire: str, sent: object, make_client: ClientFactory
+) -> None:
+    turns = [Turn(tool_calls=[ScriptedToolCall("add", {"a": 1, "b": 1})]), Turn(text="2")]
+    agent = Agent(name="adder", options={"tool_choice": "required"}, steps=2)
+    with ScriptedLLMServer(turns) as server:
+        client = make_client(server, wire)
+        await client.register_tool(AddTool())
+        session = await client.create_session()
+        result = await client.prompt(session.id, "add 1 and 1", agent=agent)
+        first, last = server.requests
+    assert result.ok
+    assert result.tools_used == ["add"]
+    assert first.body["tool_choice"] == sent
+    # The last step offers no tools; the APIs refuse a tool_choice without them.
+    assert last.tool_names == []
+    assert "tool_choice" not in last.body
 
 
 async def test_stream_yields_events_as_they_happen_then_the_result(

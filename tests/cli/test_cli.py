@@ -11,10 +11,19 @@ import pexpect
 
 from opencode_python.testing import ScriptedLLMServer, ScriptedToolCall, Turn
 
+from ..local_model import needs_local_model
 
-def cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+
+def cli(
+    args: list[str],
+    tmp_path: Path,
+    *,
+    timeout: float = 60,
+    base_env: dict[str, str] | None = None,
+    **env: str,
+) -> subprocess.CompletedProcess[str]:
     environment = {
-        **os.environ,
+        **(os.environ if base_env is None else base_env),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         **env,
@@ -25,7 +34,7 @@ def cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProc
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 
@@ -59,11 +68,14 @@ def test_run_streams_the_answer_and_sessions_lists_it(tmp_path: Path) -> None:
     assert f"session {session_id}" in again.stderr
 
 
-def test_run_without_a_model_says_how_to_choose_one(tmp_path: Path) -> None:
-    ran = cli(["run", "hello"], tmp_path)
-    assert ran.returncode == 2
-    assert "--model provider/model" in ran.stderr
-    assert "Traceback" not in ran.stderr
+@needs_local_model
+def test_run_answers_offline_with_no_configuration(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    ran = cli(["run", "hello"], tmp_path, timeout=300, base_env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert "model local/smollm2-135m (in-process, offline" in ran.stderr
+    assert ran.stdout.strip()
+    assert "1 step(s)" in ran.stderr
 
 
 def test_run_asks_at_the_terminal_when_a_rule_says_ask(tmp_path: Path) -> None:

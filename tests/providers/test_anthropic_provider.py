@@ -243,6 +243,29 @@ async def test_max_tokens_from_request_then_config_override() -> None:
     assert [b["max_tokens"] for b in server.bodies] == [100, 64000]
 
 
+@pytest.mark.parametrize(
+    ("tool_choice", "sent"),
+    [
+        ("auto", {"type": "auto"}),
+        ("none", {"type": "none"}),
+        ("required", {"type": "any"}),
+        ({"type": "function", "function": {"name": "read"}}, {"type": "tool", "name": "read"}),
+        ({"name": "read"}, {"type": "tool", "name": "read"}),
+        # Anthropic's own form passes as it is.
+        ({"type": "any", "disable_parallel_tool_use": True}, None),
+    ],
+)
+async def test_openai_tool_choice_forms_are_sent_in_anthropics(
+    tool_choice: object, sent: dict[str, str] | None
+) -> None:
+    server = FakeServer([sse_response(finished())])
+    request = ask()
+    request.tools = [ToolSchema("read", "Read a file", {"properties": {}})]
+    request.options = {"tool_choice": tool_choice}
+    await collect(make(server).stream(request))
+    assert server.bodies[0]["tool_choice"] == (sent or tool_choice)
+
+
 # --- failures ------------------------------------------------------------------------
 
 

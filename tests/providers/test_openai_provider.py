@@ -225,6 +225,18 @@ async def test_official_endpoint_gets_max_completion_tokens() -> None:
     assert "max_tokens" not in server.bodies[0]
 
 
+@pytest.mark.parametrize(
+    "tool_choice", ["required", {"type": "function", "function": {"name": "read"}}]
+)
+async def test_tool_choice_is_sent_as_it_is(tool_choice: object) -> None:
+    server = FakeServer([sse_response(openai_sse(delta(finish="stop")))])
+    request = ask()
+    request.tools = [ToolSchema("read", "Read a file", {"type": "object", "properties": {}})]
+    request.options = {"tool_choice": tool_choice}
+    await collect(make(server).stream(request))
+    assert server.bodies[0]["tool_choice"] == tool_choice
+
+
 async def test_reserved_option_is_a_config_error() -> None:
     server = FakeServer([])
     with pytest.raises(ConfigError, match="'model'"):

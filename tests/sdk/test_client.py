@@ -66,13 +66,16 @@ def test_config_as_dict_never_shows_keys_and_rejects_bad_values(tmp_path: Path) 
         SDKConfig(unknown_field=1)  # type: ignore[call-arg]
 
 
-async def test_no_model_configured_is_a_clear_error(tmp_path: Path) -> None:
+async def test_with_no_model_and_no_key_the_default_is_the_local_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with OpenCodeAsyncClient(
         SDKConfig(storage_path=tmp_path, project_dir=tmp_path)
     ) as client:
+        assert client.resolve_model() == "local/smollm2-135m"
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        assert client.resolve_model() == "openai/gpt-4.1-mini"
         session = await client.create_session()
-        with pytest.raises(ConfigError, match="no model is configured"):
-            await client.prompt(session.id, "hello")
         with pytest.raises(NotFoundError, match="nowhere"):
             await client.prompt(session.id, "hello", model="nowhere/model")
         with pytest.raises(NotFoundError, match="ses_missing"):

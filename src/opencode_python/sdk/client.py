@@ -46,6 +46,7 @@ from ..permissions.rules import from_config
 from ..providers.base import Provider
 from ..providers.catalog import cost_of
 from ..providers.config import ProviderConfig
+from ..providers.local_provider import MODEL_ID as LOCAL_MODEL_ID
 from ..providers.registry import ProviderRegistry
 from ..providers.retry import RetryPolicy
 from ..skills.loader import SkillLoader
@@ -63,11 +64,13 @@ from .config import SDKConfig
 from .io import IOHandler
 from .lifecycle import Hook, SessionLifecycle
 
-# Used when no model is configured: the first provider whose key is in the environment.
+# Used when no model is configured: the first provider whose key is in the environment,
+# else the small model that runs in this process, offline (the `local` extra).
 ENV_DEFAULT_MODELS = (
     ("ANTHROPIC_API_KEY", "anthropic/claude-sonnet-4-5"),
     ("OPENAI_API_KEY", "openai/gpt-4.1-mini"),
 )
+LOCAL_DEFAULT_MODEL = f"local/{LOCAL_MODEL_ID}"
 
 PERMISSION_ENV = "OPENCODE_PERMISSION"
 
@@ -475,7 +478,8 @@ class OpenCodeAsyncClient:
 
     def resolve_model(self, model: str | None = None, agent: Agent | None = None) -> str:
         """The ``provider/model`` a run will use: argument, agent, config, opencode.json,
-        the default provider's model, then a provider key in the environment."""
+        the default provider's model, a provider key in the environment, and last the
+        local model (``local/smollm2-135m``, offline; needs the ``local`` extra)."""
         name = (
             model
             or (agent.model if agent else None)
@@ -488,11 +492,7 @@ class OpenCodeAsyncClient:
         for env_var, env_model in ENV_DEFAULT_MODELS:
             if os.environ.get(env_var):
                 return env_model
-        raise ConfigError(
-            "no model is configured: pass model='provider/model' (e.g. 'openai/gpt-4.1-mini'), "
-            "set SDKConfig(model=...) or model in opencode.json, or set OPENAI_API_KEY or "
-            "ANTHROPIC_API_KEY"
-        )
+        return LOCAL_DEFAULT_MODEL
 
     async def _ready_runtime(self) -> AgentRuntime:
         await self._ready()

@@ -249,7 +249,7 @@ async def main(workdir: Path) -> None:
             AgentTask(
                 agent_name="data_analyst",
                 description="a product",
-                prompt="What is 15 times 8?",
+                prompt="What is 9 times 6?",
             ),
             AgentTask(
                 agent_name="weather_bot",

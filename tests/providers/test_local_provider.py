@@ -44,6 +44,7 @@ from opencode_python.providers.local_provider import (
     generation_settings,
     load_model,
     to_chat,
+    tool_prompt,
 )
 from opencode_python.providers.local_tool_calls import ParsedCall, Piece, ToolCallParser
 
@@ -183,7 +184,7 @@ def test_history_becomes_text_turns_the_model_can_follow() -> None:
     )
     system, turns = to_chat(request)
     assert system.startswith("Be brief.\n\nYou can call these tools:\n")
-    assert '{"name":"read","description":"Read a file."' in system
+    assert "- read(): Read a file." in system
     assert "<tool_call>" in system
     assert [t["role"] for t in turns] == ["user", "assistant", "user"]
     assert turns[0]["content"].startswith("Look at this\n\n[An image was attached")
@@ -194,6 +195,32 @@ def test_history_becomes_text_turns_the_model_can_follow() -> None:
         "Tool read returned:\nhello\n\nTool read failed:\nno such file\n\n"
         "Using the result above, answer in plain text: Look at this"
     )
+
+
+def test_tools_are_listed_one_line_each_with_their_arguments() -> None:
+    tools = [
+        ToolSchema(
+            "read",
+            "Read a file from the filesystem. Lines are numbered.\nMore detail.",
+            {
+                "type": "object",
+                "properties": {
+                    "file_path": {"type": "string"},
+                    "limit": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+                    "mode": {"type": "string", "enum": ["text", "raw"]},
+                },
+                "required": ["file_path"],
+            },
+        ),
+        ToolSchema("todoread", "Read the task list.", {"type": "object", "properties": {}}),
+    ]
+    listing = tool_prompt(tools)
+    assert listing.splitlines()[1:3] == [
+        '- read(file_path: string, limit?: integer, mode?: "text" | "raw"): '
+        "Read a file from the filesystem.",
+        "- todoread(): Read the task list.",
+    ]
+    assert tool_prompt([]) == ""
 
 
 def test_a_history_that_does_not_end_in_tool_results_is_not_restated() -> None:

@@ -39,7 +39,7 @@ from .base import (
     ToolSchema,
 )
 from .config import ProviderConfig
-from .local_constrained import ToolChoice, resolve_tool_choice
+from .local_constrained import ToolChoice, resolve_tool_choice, schema_type
 from .local_tool_calls import CLOSE_TAG, OPEN_TAG, ParsedCall, ToolCallParser
 
 if TYPE_CHECKING:
@@ -358,16 +358,16 @@ def generation_settings(request: ChatRequest, options: dict[str, Any]) -> dict[s
 
 
 def tool_prompt(tools: list[ToolSchema]) -> str:
-    """The system prompt section that offers ``tools`` and shows the call format."""
+    """The system prompt section that offers ``tools`` and shows the call format.
+
+    One line a tool: its signature and the first sentence of its description. Full
+    JSON schemas would cost about 5,000 tokens for the built-in tools alone, a slow
+    read on CPU for a model that uses little of it; a required call is built from the
+    schema itself (``local_constrained``), not from this text.
+    """
     if not tools:
         return ""
-    lines = [
-        json.dumps(
-            {"name": t.name, "description": t.description, "parameters": t.parameters},
-            separators=(",", ":"),
-        )
-        for t in tools
-    ]
+    lines = [f"- {_signature(t)}: {_first_sentence(t.description)}" for t in tools]
     return (
         "You can call these tools:\n"
         + "\n".join(lines)
@@ -375,6 +375,37 @@ def tool_prompt(tools: list[ToolSchema]) -> str:
         + f'{OPEN_TAG}{{"name": "<tool name>", "arguments": {{<arguments as JSON>}}}}{CLOSE_TAG}'
         + "\nOtherwise answer in plain text."
     )
+
+
+def _signature(tool: ToolSchema) -> str:
+    """``name(arg: type, optional?: type)``; an enum shows its values."""
+    properties = tool.parameters.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    required = set(tool.parameters.get("required") or ())
+    args = [
+        f"{key}{'' if key in required else '?'}: {_type_label(schema)}"
+        for key, schema in properties.items()
+    ]
+    return f"{tool.name}({', '.join(args)})"
+
+
+def _type_label(schema: object) -> str:
+    """An enum's values, else the JSON type (of an ``anyOf``, the first not null)."""
+    if not isinstance(schema, dict):
+        return "any"
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return " | ".join(json.dumps(value) for value in enum)
+    for option in schema.get("anyOf") or ():
+        if isinstance(option, dict) and option.get("type") != "null":
+            return _type_label(option)
+    return schema_type(schema) or "any"
+
+
+def _first_sentence(text: str) -> str:
+    line = text.strip().split("\n", 1)[0]
+    end = line.find(". ")
+    return line if end < 0 else line[: end + 1]
 
 
 def render_call(name: str, arguments: dict[str, Any]) -> str:

@@ -156,26 +156,39 @@ def heading(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 70 - len(text)))
 
 
-def show(event: Event) -> None:
-    """Print a run as it streams: text, tool calls and their results, subagents."""
-    data = event.data
-    if event.type == ev.PART_DELTA and data.get("type") == "text":
-        print(data["delta"], end="", flush=True)
-    elif event.type == ev.TOOL_STARTED:
-        part: ToolPart = data["part"]
-        print(f"\n  -> {part.tool}({part.state.input})", flush=True)
-    elif event.type == ev.TOOL_COMPLETED:
-        print(f"  <- {data['part'].state.output}", flush=True)
-    elif event.type == ev.TOOL_ERROR:
-        print(f"  !! {data['part'].tool}: {data['error']}", flush=True)
-    elif event.type == ev.TASK_STARTED:
-        print(f"  [task] {data['from_agent']} -> {data['agent']}", flush=True)
+class RunPrinter:
+    """Prints a run as it streams: the answer's text, tool calls and their results."""
+
+    def __init__(self) -> None:
+        self.in_text = False
+
+    def __call__(self, event: Event) -> None:
+        data = event.data
+        if event.type == ev.PART_DELTA and data.get("type") == "text":
+            if not self.in_text:
+                print("  > ", end="")
+                self.in_text = True
+            print(data["delta"], end="", flush=True)
+        elif event.type == ev.TOOL_STARTED:
+            part: ToolPart = data["part"]
+            self.line(f"  -> {part.tool}({part.state.input})")
+        elif event.type == ev.TOOL_COMPLETED:
+            self.line(f"  <- {data['part'].state.output}")
+        elif event.type == ev.TOOL_ERROR:
+            self.line(f"  !! {data['part'].tool}: {data['error']}")
+
+    def line(self, text: str) -> None:
+        if self.in_text:
+            print()
+            self.in_text = False
+        print(text, flush=True)
 
 
 async def stream_run(
     client: OpenCodeAsyncClient, session_id: str, agent: str, message: str
 ) -> AgentResult:
-    print(f"[{agent}] {message}\n> ", end="", flush=True)
+    print(f"[{agent}] {message}", flush=True)
+    show = RunPrinter()
     result: AgentResult | None = None
     async for item in client.stream(session_id, message, agent=agent):
         if isinstance(item, AgentResult):
@@ -183,8 +196,8 @@ async def stream_run(
         else:
             show(item)
     assert result is not None
-    print(
-        f"\n  ({result.steps} step(s), {result.tokens_used.total} tokens, {result.duration:.1f} s)"
+    show.line(
+        f"  ({result.steps} step(s), {result.tokens_used.total} tokens, {result.duration:.1f} s)"
     )
     if result.error:
         print(f"  error: {result.error}")
@@ -265,7 +278,7 @@ async def main(workdir: Path) -> None:
             for part in result.parts:
                 if isinstance(part, ToolPart):
                     print(f"  -> {part.tool}({part.state.input}) <- {part.state.output}")
-            print(f"  {result.response.strip() or result.error}")
+            print(f"  > {result.response.strip() or result.error}")
         print(f"both subagents done in {time.monotonic() - started:.1f} s")
 
         heading("Summary")

@@ -34,6 +34,7 @@ from .base import (
     ToolCallBlock,
     ToolCallStart,
     ToolResultBlock,
+    named_tool_choice,
 )
 from .catalog import ModelCatalog
 from .config import CLIENT_ARGS, NO_KEY, ProviderConfig, merge_options
@@ -185,12 +186,8 @@ def to_anthropic_tool_choice(value: object) -> object:
     """
     if isinstance(value, str) and value in _TOOL_CHOICE_MODES:
         return {"type": _TOOL_CHOICE_MODES[value]}
-    if isinstance(value, dict) and value.get("type", "function") == "function":
-        target = value.get("function", value)
-        name = target.get("name") if isinstance(target, dict) else None
-        if isinstance(name, str):
-            return {"type": "tool", "name": name}
-    return value
+    name = named_tool_choice(value)
+    return value if name is None else {"type": "tool", "name": name}
 
 
 def to_anthropic_messages(request: ChatRequest) -> list[wire.MessageParam]:

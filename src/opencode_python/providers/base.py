@@ -91,6 +91,20 @@ class ChatRequest:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+def named_tool_choice(value: object) -> str | None:
+    """The tool an OpenAI-form ``tool_choice`` option names, else None.
+
+    Every adapter takes OpenAI's forms: ``{"type": "function", "function": {"name": X}}``
+    or the short ``{"name": X}``.
+    """
+    if isinstance(value, dict) and value.get("type", "function") == "function":
+        target = value.get("function", value)
+        name = target.get("name") if isinstance(target, dict) else None
+        if isinstance(name, str) and name:
+            return name
+    return None
+
+
 # --- stream events -------------------------------------------------------------------
 
 

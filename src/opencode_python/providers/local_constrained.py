@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..core.errors import ConfigError
-from .base import ToolSchema
+from .base import ToolSchema, named_tool_choice
 from .local_tool_calls import OPEN_TAG, ParsedCall
 
 #: How the answer begins when the model calls a tool; the tool's name, quoted, follows.
@@ -79,11 +79,9 @@ def _parse(value: object) -> ToolChoice:
         return _MODES["auto"]
     if isinstance(value, str) and value in _MODES:
         return _MODES[value]
-    if isinstance(value, dict) and value.get("type", "function") == "function":
-        target = value.get("function", value)
-        name = target.get("name") if isinstance(target, dict) else None
-        if isinstance(name, str) and name:
-            return ToolChoice("required", name)
+    name = named_tool_choice(value)
+    if name is not None:
+        return ToolChoice("required", name)
     raise ConfigError(f"Option tool_choice must be {_ACCEPTED}; got {value!r}.")
 
 

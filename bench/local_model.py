@@ -17,7 +17,8 @@ import time
 
 from opencode_python.providers import ChatMessage, ChatRequest, Finish, TextBlock, TextDelta
 from opencode_python.providers.config import ProviderConfig
-from opencode_python.providers.local_provider import MODEL_ID, LocalProvider, load_model
+from opencode_python.providers.local_info import MODEL_ID
+from opencode_python.providers.local_provider import LocalProvider, load_model
 
 PROMPT = "Write a short story about a lighthouse keeper."
 

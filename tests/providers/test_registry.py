@@ -56,11 +56,35 @@ def test_unknown_provider_says_what_is_known_and_how_to_configure() -> None:
     registry = ProviderRegistry(
         [ProviderConfig(provider_id="local", base_url="http://127.0.0.1:1")]
     )
-    with pytest.raises(NotFoundError, match=r"Unknown provider 'nope' \(known: local\)") as caught:
+    with pytest.raises(NotFoundError) as caught:
         registry.get("nope")
-    assert "ProviderConfig(provider_id='nope'" in str(caught.value)
-    with pytest.raises(NotFoundError, match="GROQ_API_KEY"):
-        registry.get("groq")
+    message = str(caught.value)
+    assert message.startswith(
+        "Unknown provider 'nope' (configured: local; built in: openai, anthropic, local, "
+    )
+    assert "under 'provider' in opencode.json" in message
+    assert "ProviderConfig(provider_id='nope'" in message
+
+
+@pytest.mark.parametrize(
+    ("provider_id", "variable"),
+    [("openai", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY"), ("groq", "GROQ_API_KEY")],
+)
+def test_a_built_in_provider_without_its_key_says_which_variable_to_set(
+    provider_id: str, variable: str
+) -> None:
+    registry = ProviderRegistry()
+    for call in (registry.get, registry.set_default, lambda p: registry.resolve_model(f"{p}/m")):
+        with pytest.raises(NotFoundError) as caught:
+            call(provider_id)
+        assert str(caught.value).startswith(f"No API key for {provider_id}. Set {variable} ")
+        assert "Unknown" not in str(caught.value)
+
+
+def test_removing_what_is_not_registered_says_what_is() -> None:
+    registry = ProviderRegistry([ProviderConfig(provider_id="mine", base_url="http://127.0.0.1:1")])
+    with pytest.raises(NotFoundError, match=r"'openai' is not registered \(registered: mine\)"):
+        registry.remove("openai")
 
 
 def test_builtins_work_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:

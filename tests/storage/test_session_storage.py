@@ -134,3 +134,17 @@ async def test_closes_its_own_store_but_not_a_borrowed_one(tmp_path: Path) -> No
         async with SessionStorage(store=store, project_dir=tmp_path) as borrowed:
             shared = await borrowed.create_session(title="t")
         assert (await store.get_session(shared.id)).id == shared.id
+
+
+async def test_added_messages_are_finished(tmp_path: Path) -> None:
+    async with SQLiteStore(tmp_path / "db.sqlite") as store:
+        storage = SessionStorage(store=store, project_dir=tmp_path)
+        session = await storage.create_session(title="t")
+        await storage.add_message(session.id, "user", "hello")
+        await storage.add_message(session.id, "assistant", "hi")
+        user, reply = await storage.get_messages(session.id)
+        assert user.info.time.completed is not None
+        assert (user.info.finish, reply.info.finish) == (None, "stop")
+        assert reply.info.time.completed is not None
+        assert all(isinstance(p, TextPart) and p.time.end is not None for p in reply.parts)
+        assert not await store.recover_interrupted(include_own=True)

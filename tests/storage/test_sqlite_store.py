@@ -19,7 +19,7 @@ from opencode_python.core.models import (
     ToolPart,
 )
 from opencode_python.storage import SQLiteStore
-from opencode_python.storage.sqlite import MIGRATIONS
+from opencode_python.storage.sqlite.schema import MIGRATIONS
 
 from .conftest import every_part
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from opencode_python.core.errors import ConfigError, ToolArgumentsError, ToolError
 from opencode_python.tools.decorator import FunctionTool, tool
-from opencode_python.tools.executor import ToolExecutionManager
+from opencode_python.tools.executor import CallScope, ToolExecutionManager
 from opencode_python.tools.framework import Tool, ToolContext, ToolRegistry, ToolResult
 
 
@@ -334,13 +334,14 @@ async def test_registered_tool_runs_through_the_executor() -> None:
 
     manager = ToolExecutionManager(registry)
     raw = json.dumps({"address": {"street": "Elm 4", "city": "Oslo"}, "weight": 1})
-    outcome = await manager.execute("ship", raw, make_ctx())
+    outcome = await manager.execute_call("ship", raw, make_ctx(), CallScope())
     assert outcome.status == "completed"
     assert outcome.result is not None
     assert outcome.result.output == "1.0 kg to Elm 4, Oslo"
 
-    refused = await manager.execute("ship", '{"weight": 0}', make_ctx())
-    assert refused.status == "error"
+    refused = await manager.execute_call("ship", '{"weight": 0}', make_ctx(), CallScope())
+    assert refused.status == "refused"
+    assert refused.reason == "invalid_arguments"
     assert refused.error is not None
     assert "address" in refused.error
 

@@ -1,17 +1,32 @@
 """Agents: the model, the built-ins, the registry, the loop and the runtime."""
 
+from typing import TYPE_CHECKING, Any
+
 from .agent import Agent, AgentDefinition, AgentMode
-from .builtin import BUILTIN_AGENTS, DEFAULT_AGENT, builtin_agents
+from .builtin import DEFAULT_AGENT, builtin_agents
 from .delegation import DelegationLimits
-from .loop import AISession
 from .manager import AgentManager, AgentRun, AgentState
 from .markdown import agent_dirs, load_markdown_agents
 from .orchestrator import AgentOrchestrator
 from .registry import AgentRegistry
 from .result import AgentResult
+from .run.handle import AISession
 from .runtime import AgentRuntime
 from .task import AgentTask, TaskStatus
 from .task_tool import TaskTool
+
+if TYPE_CHECKING:
+    from .builtin import BUILTIN_AGENTS
+
+
+def __getattr__(name: str) -> Any:
+    """``BUILTIN_AGENTS`` is built on first use (see ``builtin.builtin_agents_by_name``)."""
+    if name == "BUILTIN_AGENTS":
+        from .builtin import builtin_agents_by_name
+
+        return builtin_agents_by_name()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BUILTIN_AGENTS",

@@ -31,7 +31,7 @@ class Agent(BaseModel):
     the agents this package ships.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1)
     description: str = ""

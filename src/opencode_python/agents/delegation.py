@@ -27,7 +27,7 @@ class DelegationLimits(BaseModel):
     subagents spend together. None means no limit.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     max_depth: int = Field(default=3, ge=0)
     max_agents: int | None = Field(default=None, ge=0)

@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..core.errors import ConfigError
 from .agent import Agent, AgentDefinition
 
@@ -88,6 +86,8 @@ def _split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
             f"{source}: the frontmatter opened by '---' on line 1 is never closed; "
             "end it with a line holding only '---'"
         )
+    import yaml  # only when there is an agent file to read
+
     try:
         fields = yaml.safe_load("".join(lines[1:end]))
     except yaml.YAMLError as exc:

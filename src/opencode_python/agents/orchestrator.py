@@ -19,14 +19,15 @@ from ..context.builder import AgentContext
 from ..core import events as ev
 from ..core.errors import NotFoundError, OpenCodeError, PermissionDeniedError
 from ..core.models import PermissionRule, Session, TokenUsage, now_ms
+from ..core.unfinished import ABORTED
 from ..core.version import VERSION
 from ..permissions.rules import evaluate
 from .agent import Agent
 from .builtin import DEFAULT_AGENT
 from .delegation import DelegationLimits, DelegationNode, DelegationTree
-from .loop import ABORTED, AISession
 from .result import AgentResult
-from .runtime import AgentRuntime
+from .run.handle import AISession
+from .runtime import AgentRuntime, charge_session
 from .task import AgentTask, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,9 @@ class Delegator:
     async def charge(self, runtime: AgentRuntime, usage: TokenUsage, cost: float) -> None:
         """Add a child's usage to this side's run (if any) and session."""
         if self.runner is not None:
-            await self.runner.charge(usage, cost)
+            self.runner.charge(usage, cost)
             return
-        session = await runtime.store.add_session_usage(self.session.id, usage, cost)
-        await runtime.bus.publish(ev.SESSION_UPDATED, {"session": session}, session_id=session.id)
+        await charge_session(runtime.store, runtime.bus, self.session.id, usage, cost)
 
 
 class AgentOrchestrator:
@@ -213,18 +213,28 @@ class AgentOrchestrator:
             await self._finish(spec, "cancelled", result)
             return result
         try:
-            runner, context = await self._prepare(spec, delegator)
+            agent = self.runtime.agents.get(spec.agent_name)
+            session = await self._child_session(spec, delegator, agent)
         except (OpenCodeError, ValueError) as exc:
-            result = AgentResult(
-                session_id=spec.session_id or "", agent_name=spec.agent_name, error=str(exc)
-            )
-            await self._finish(spec, "failed", result)
-            return result
+            return await self._failed(spec, str(exc))
+        spec.session_id = session.id
+        async with self.runtime.session_lock(session.id):
+            await self.runtime.recover(session.id)
+            try:
+                runner, context = await self._prepare(spec, delegator, agent, session)
+            except (OpenCodeError, ValueError) as exc:
+                return await self._failed(spec, str(exc))
+            return await self._run_child(spec, delegator, runner, context)
+
+    async def _run_child(
+        self, spec: AgentTask, delegator: Delegator, runner: AISession, context: AgentContext
+    ) -> AgentResult:
+        tree = delegator.node.tree
         tree.start(spec.task_id, runner.abort)
         self._running[spec.task_id] = runner
         spec.status = "running"
         await self._publish(ev.TASK_STARTED, spec)
-        child = asyncio.create_task(self.runtime.run(runner, context, spec.prompt))
+        child = self.runtime.tasks.spawn(self.runtime.run(runner, context, spec.prompt))
         try:
             try:
                 result = await asyncio.shield(child)
@@ -246,6 +256,13 @@ class AgentOrchestrator:
             tree.finish(spec.task_id)
             self._running.pop(spec.task_id, None)
             self._cancelled.pop(spec.task_id, None)
+
+    async def _failed(self, spec: AgentTask, error: str) -> AgentResult:
+        result = AgentResult(
+            session_id=spec.session_id or "", agent_name=spec.agent_name, error=error
+        )
+        await self._finish(spec, "failed", result)
+        return result
 
     async def _settle(
         self, spec: AgentTask, delegator: Delegator, child: asyncio.Task[AgentResult]
@@ -275,11 +292,8 @@ class AgentOrchestrator:
         return result
 
     async def _prepare(
-        self, spec: AgentTask, delegator: Delegator
+        self, spec: AgentTask, delegator: Delegator, agent: Agent, session: Session
     ) -> tuple[AISession, AgentContext]:
-        agent = self.runtime.agents.get(spec.agent_name)
-        session = await self._child_session(spec, delegator, agent)
-        spec.session_id = session.id
         model = None if agent.model or "model" in spec.options else delegator.model
         return await self.runtime.prepare(
             agent,
@@ -334,15 +348,9 @@ class AgentOrchestrator:
         return Delegator(session, agent.name, rules, DelegationNode(tree), agent.model)
 
     def _from_runner(self, runner: AISession) -> Delegator:
-        if runner.delegation is None:
-            runner.delegation = DelegationNode(DelegationTree(self.runtime.settings.delegation))
+        deps = runner.deps
         return Delegator(
-            runner.session,
-            runner.agent.name,
-            runner.rules,
-            runner.delegation,
-            runner.model,
-            runner,
+            deps.session, deps.agent.name, list(deps.rules), deps.delegation, deps.model, runner
         )
 
     async def _admit(self, spec: AgentTask, delegator: Delegator) -> None:

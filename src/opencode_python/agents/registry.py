@@ -17,9 +17,9 @@ from typing import Any, Final, Literal
 from pydantic import ValidationError
 
 from ..core.errors import ConfigError, NotFoundError, StorageError
-from ..storage.base import Store
+from ..storage.contract import Store
 from .agent import Agent, AgentDefinition, describe_errors
-from .builtin import BUILTIN_AGENTS
+from .builtin import builtin_agents_by_name
 from .markdown import read_markdown_definitions
 
 AGENTS_NAMESPACE: Final = "agents"
@@ -60,7 +60,7 @@ class AgentRegistry:
         """Agents by name. ``mode="primary"`` gives those a user can talk to (``primary``
         and ``all``), ``mode="subagent"`` those that can be delegated to (``subagent`` and
         ``all``). Hidden agents (title, summary, compaction) only with ``include_hidden``."""
-        names = {*BUILTIN_AGENTS, *self._configured, *self._registered}
+        names = {*builtin_agents_by_name(), *self._configured, *self._registered}
         agents = [agent for name in sorted(names) if (agent := self._resolve(name)) is not None]
         return [
             agent
@@ -77,7 +77,7 @@ class AgentRegistry:
         registered = self._registered.get(name)
         if registered is not None or name in self._disabled:
             return registered
-        return self._configured.get(name) or BUILTIN_AGENTS.get(name)
+        return self._configured.get(name) or builtin_agents_by_name().get(name)
 
     # agents from code ------------------------------------------------------------------
 
@@ -128,7 +128,7 @@ class AgentRegistry:
                 return
             if self._resolve(name) is None:
                 raise self._not_found(name)
-            if name in BUILTIN_AGENTS:
+            if name in builtin_agents_by_name():
                 raise ConfigError(
                     f"built-in agent {name!r} cannot be removed; register an agent of the "
                     "same name to override it"
@@ -198,7 +198,7 @@ class AgentRegistry:
     def _apply(self, definitions: Iterable[AgentDefinition]) -> None:
         for definition in definitions:
             name = definition.agent.name
-            base = self._configured.get(name) or BUILTIN_AGENTS.get(name)
+            base = self._configured.get(name) or builtin_agents_by_name().get(name)
             self._configured[name] = definition.apply(base)
             self._sources[name] = definition.source
             if definition.disable:

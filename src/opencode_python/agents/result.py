@@ -16,7 +16,7 @@ class AgentResult(BaseModel):
     still holds everything that was stored before the failure.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     session_id: str
     agent_name: str

@@ -1,23 +1,26 @@
 """``AgentRuntime``: runs any registered agent in a real stored session.
 
-One path for every run (``client.prompt`` included): resolve the agent and its model,
-evaluate its rules, build its context (tools it may use, skills, instructions,
-history since the last compaction), run the loop with compaction on overflow, and name
-a new session with the title agent, its cost counted.
+One path for every run (``client.prompt`` included): take the session's run lock,
+close what a dead process left unfinished, resolve the agent and its model, evaluate
+its rules, build its context (tools it may use, skills, instructions, history since
+the last compaction), run the steps with compaction on overflow, and name a new
+session with the title agent, its cost counted. The runtime is given values, never
+callbacks into the client, so it holds no reference back to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..context.builder import AgentContext, ContextBuilder
-from ..context.compaction import Compactor, estimate_tokens, usable_context
+from ..context.compaction import Compacted, Compactor, estimate_tokens, usable_context
 from ..core import events as ev
-from ..core.errors import OpenCodeError
+from ..core.errors import SessionBusyError
 from ..core.events import EventBus
 from ..core.models import (
     MemoryEntry,
@@ -27,6 +30,7 @@ from ..core.models import (
     TokenUsage,
     now_ms,
 )
+from ..core.tasks import TaskScope
 from ..memory.manager import MemoryManager
 from ..permissions.gate import PermissionGate
 from ..providers.base import ChatMessage, ChatRequest, Provider, TextBlock
@@ -34,16 +38,18 @@ from ..providers.catalog import ModelInfo, cost_of
 from ..providers.complete import complete_text
 from ..providers.registry import ProviderRegistry
 from ..providers.retry import RetryPolicy
-from ..storage.base import Store
+from ..storage.contract import Store
 from ..storage.store import has_default_title
 from ..tools.executor import ToolExecutionManager
-from ..tools.framework import QuestionCallback
 from .agent import Agent
 from .delegation import DelegationLimits, DelegationNode, DelegationTree
-from .loop import AISession
 from .manager import AgentManager
+from .models import ModelChooser
 from .registry import AgentRegistry
 from .result import AgentResult
+from .run.deps import RunDeps
+from .run.handle import AISession
+from .run.recorder import RunRecorder
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +63,6 @@ class RuntimeSettings:
     """The client settings a run reads, resolved once per client."""
 
     max_steps: int = 50
-    small_model: str | None = None
     generate_titles: bool = False
     delegation: DelegationLimits = field(default_factory=DelegationLimits)
 
@@ -77,9 +82,9 @@ class AgentRuntime:
         context: ContextBuilder,
         manager: AgentManager,
         settings: RuntimeSettings,
-        resolve_model: Callable[[str | None, Agent | None], str],
-        retry: Callable[[], RetryPolicy],
-        ask_user: Callable[[], QuestionCallback | None],
+        models: ModelChooser,
+        retry: RetryPolicy,
+        tasks: TaskScope,
         memory: MemoryManager | None = None,
     ) -> None:
         self.store = store
@@ -91,11 +96,51 @@ class AgentRuntime:
         self.context = context
         self.manager = manager
         self.settings = settings
-        self.resolve_model = resolve_model
+        self.models = models
         self.retry = retry
-        self.ask_user = ask_user
+        self.tasks = tasks
         self.memory = memory
         self._runs: dict[str, AISession] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    # --- one run per session -------------------------------------------------------------
+
+    @asynccontextmanager
+    async def session_lock(self, session_id: str, *, wait: bool = True) -> AsyncIterator[None]:
+        """Hold ``session_id`` for one run; a second run waits its turn, or with
+        ``wait=False`` raises ``SessionBusyError``."""
+        lock, users = self._locks.setdefault(session_id, (asyncio.Lock(), [0]))
+        if lock.locked() and not wait:
+            raise SessionBusyError(
+                f"session {session_id} already has a run in progress; wait for it "
+                "(prompt(..., wait=True), the default) or call abort() first"
+            )
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._locks[session_id]
+
+    async def recover(self, session_id: str) -> None:
+        """Close, as interrupted, what a dead process (or a broken run of this one) left
+        unfinished in the session, before a new run reads its history."""
+        recovery = await self.store.recover_interrupted(session_id=session_id, include_own=True)
+        if not (recovery.messages or recovery.parts):
+            return
+        log.warning(
+            "session %s: closed %d message(s) and %d part(s) a stopped process left "
+            "unfinished, as interrupted",
+            session_id,
+            len(recovery.messages),
+            len(recovery.parts),
+        )
+        for message in recovery.messages:
+            await self.bus.publish(ev.MESSAGE_UPDATED, {"message": message}, session_id=session_id)
+        for part in recovery.parts:
+            await self.bus.publish(ev.PART_UPDATED, {"part": part}, session_id=session_id)
 
     # --- runs --------------------------------------------------------------------------
 
@@ -119,14 +164,9 @@ class AgentRuntime:
         ``only_tools`` narrows the tools offered. Without ``delegation`` the run is the
         root of a new tree under the client's delegation limits.
         """
-        if session_id in self._runs:
-            raise OpenCodeError(
-                f"session {session_id} already has a run in progress; "
-                "wait for it to finish or call abort() first"
-            )
         chosen = _with_options(self.agents.get(agent) if isinstance(agent, str) else agent, options)
         session = await self.store.get_session(session_id)
-        model_name = self.resolve_model(model, chosen)
+        model_name = self.models.resolve(model, chosen)
         provider, info = self.providers.resolve_model(model_name)
         node = delegation or DelegationNode(DelegationTree(self.settings.delegation))
         rules = [
@@ -151,29 +191,24 @@ class AgentRuntime:
         )
         if only_tools is not None:
             context.tools = [t for t in context.tools if t.name in only_tools]
-        runner = AISession(
+        deps = RunDeps(
             session=session,
             agent=chosen,
             provider=provider,
             model_id=info.model_id,
-            store=self.store,
-            bus=self.bus,
             executor=self.executor,
-            tools=context.tools,
-            system=[context.system_prompt],
-            retry=self.retry(),
-            max_steps=self.settings.max_steps,
+            delegation=node,
+            tools=tuple(context.tools),
+            system=(context.system_prompt,),
+            rules=tuple(rules),
+            retry=self.retry,
+            max_steps=max(1, chosen.steps or self.settings.max_steps),
             max_output_tokens=info.max_output,
             cost_of=lambda usage: cost_of(info, usage),
-            directory=session.directory,
-            rules=rules,
-            project_id=session.project_id,
-            ask_user=self.ask_user(),
-            compact=self._compaction_hook(session, provider, info),
             usable_context=usable_context(info.context_window, info.max_output),
-            delegation=node,
+            compact=_Compaction(self._compactor(provider, info), session, info),
         )
-        return runner, context
+        return AISession(deps, self.store, self.bus), context
 
     async def execute_agent(
         self,
@@ -183,15 +218,24 @@ class AgentRuntime:
         *,
         model: str | None = None,
         options: dict[str, Any] | None = None,
+        wait: bool = True,
+        run_id: str | None = None,
     ) -> AgentResult:
-        """Run ``agent`` on ``user_message`` in the stored session until it is done."""
-        runner, context = await self.prepare(
-            agent, session_id, model=model, options=options, user_message=user_message
-        )
-        return await self.run(runner, context, user_message)
+        """Run ``agent`` on ``user_message`` in the stored session until it is done,
+        after any run already in progress on it (or, with ``wait=False``, not at all).
+        ``run_id`` names the run in its ``run.started`` and ``run.finished`` events."""
+        async with self.session_lock(session_id, wait=wait):
+            await self.recover(session_id)
+            runner, context = await self.prepare(
+                agent, session_id, model=model, options=options, user_message=user_message
+            )
+            if run_id is not None:
+                runner.run_id = run_id
+            return await self.run(runner, context, user_message)
 
     async def run(self, runner: AISession, context: AgentContext, user_message: str) -> AgentResult:
-        """Run a prepared session, tracked by the manager, titling a new session."""
+        """Run a prepared session (its lock held), tracked by the manager, titling a
+        new session."""
         session_id = runner.session.id
         started_ms = now_ms()
         self._runs[session_id] = runner
@@ -202,7 +246,7 @@ class AgentRuntime:
             and not context.messages
             and has_default_title(runner.session)
         ):
-            title = asyncio.create_task(self._title(runner.session, user_message))
+            title = self.tasks.spawn(self._title(runner.session, user_message))
         try:
             await self.manager.set_state(tracked, "ready")
             await self.manager.set_state(tracked, "executing")
@@ -232,49 +276,37 @@ class AgentRuntime:
         run.abort()
         return True
 
-    def abort_all(self) -> None:
-        for run in list(self._runs.values()):
-            run.abort()
-
     # --- compaction --------------------------------------------------------------------
 
     def _compactor(self, provider: Provider, info: ModelInfo) -> Compactor:
         prompt = self.agents.get("compaction").prompt or ""
-        return Compactor(
-            store=self.store,
-            bus=self.bus,
-            provider=provider,
-            model_id=info.model_id,
-            prompt=prompt,
-        )
-
-    def _compaction_hook(
-        self, session: Session, provider: Provider, info: ModelInfo
-    ) -> Callable[[list[MessageWithParts]], Any]:
-        limit = usable_context(info.context_window, info.max_output)
-
-        async def compact(history: list[MessageWithParts]) -> list[MessageWithParts]:
-            compactor = self._compactor(provider, info)
-            if await compactor.prune(history) and limit and estimate_tokens(history) < limit:
-                return history
-            new_history, usage = await compactor.summarize(session, history)
-            await self._charge(session.id, usage, cost_of(info, usage))
-            return new_history
-
-        return compact
+        return Compactor(provider=provider, model_id=info.model_id, prompt=prompt)
 
     async def compact_session(self, session_id: str, *, model: str | None = None) -> bool:
         """Summarise a session now; returns False when there is nothing to compact."""
-        session = await self.store.get_session(session_id)
-        messages = await self.store.list_messages(session_id)
-        if not messages:
-            return False
-        provider, info = self.providers.resolve_model(self.resolve_model(model, None))
-        compactor = self._compactor(provider, info)
-        await compactor.prune(messages)
-        _, usage = await compactor.summarize(session, messages, auto=False)
-        await self._charge(session_id, usage, cost_of(info, usage))
-        return True
+        async with self.session_lock(session_id):
+            session = await self.store.get_session(session_id)
+            messages = await self.store.list_messages(session_id)
+            if not messages:
+                return False
+            provider, info = self.providers.resolve_model(self.models.resolve(model, None))
+            compactor = self._compactor(provider, info)
+            pruned = compactor.prune(messages)
+            compacted = await compactor.summarize(session, messages, auto=False)
+            recorder = RunRecorder(self.store, self.bus, session_id, "compaction")
+            for part in pruned:
+                await recorder.part_updated(part)
+            for message in compacted.added:
+                await recorder.message_started(message)
+            recorder.charge(
+                compacted.usage, cost_of(info, compacted.usage), message=compacted.summary
+            )
+            await recorder.flush()
+            await recorder.publish(
+                ev.SESSION_COMPACTED,
+                {"session": session, "summary": compacted.summary_text, "keep_from": None},
+            )
+            return True
 
     async def _remember(self, runner: AISession, since_ms: int) -> None:
         """Keep the facts of this run worth remembering (agents with ``remember=True``)."""
@@ -291,15 +323,14 @@ class AgentRuntime:
         except Exception:
             log.warning("could not extract facts from session %s", session_id, exc_info=True)
             return
-        await self._charge(session_id, usage, cost)
+        await charge_session(self.store, self.bus, session_id, usage, cost)
 
     # --- titles ------------------------------------------------------------------------
 
     async def _title(self, session: Session, user_message: str) -> None:
         """Name a new session from its first message with the title agent (best effort)."""
         try:
-            name = self.settings.small_model or self.resolve_model(None, None)
-            provider, info = self.providers.resolve_model(name)
+            provider, info = self.providers.resolve_model(self.models.small_model())
             prompt = self.agents.get("title").prompt or ""
             request = ChatRequest(
                 model=info.model_id,
@@ -309,7 +340,7 @@ class AgentRuntime:
             )
             text, usage = await complete_text(provider, request)
             title = text.strip().strip("\"'").splitlines()[0][:TITLE_MAX] if text.strip() else ""
-            await self._charge(session.id, usage, cost_of(info, usage))
+            await charge_session(self.store, self.bus, session.id, usage, cost_of(info, usage))
             current = await self.store.get_session(session.id)
             if title and has_default_title(current):
                 current.title = title
@@ -322,10 +353,33 @@ class AgentRuntime:
         except Exception:
             log.warning("could not generate a title for session %s", session.id, exc_info=True)
 
-    async def _charge(self, session_id: str, usage: TokenUsage, cost: float) -> None:
-        """Count a side call (title, compaction) in the session's totals."""
-        session = await self.store.add_session_usage(session_id, usage, cost)
-        await self.bus.publish(ev.SESSION_UPDATED, {"session": session}, session_id=session_id)
+
+async def charge_session(
+    store: Store, bus: EventBus, session_id: str, usage: TokenUsage, cost: float
+) -> None:
+    """Count a side call (title, facts, a subagent run from code) in a session's totals."""
+    recorder = RunRecorder(store, bus, session_id, "")
+    recorder.charge(usage, cost)
+    await recorder.flush()
+
+
+@dataclass(slots=True)
+class _Compaction:
+    """The run's compaction: prune first; summarise only if pruning was not enough."""
+
+    compactor: Compactor
+    session: Session
+    info: ModelInfo
+
+    async def __call__(self, history: Sequence[MessageWithParts]) -> Compacted:
+        pruned = self.compactor.prune(history)
+        limit = usable_context(self.info.context_window, self.info.max_output)
+        if pruned and limit and estimate_tokens(history) < limit:
+            return Compacted(history=list(history), pruned=pruned)
+        compacted = await self.compactor.summarize(self.session, history)
+        compacted.pruned = pruned
+        compacted.cost = cost_of(self.info, compacted.usage)
+        return compacted
 
 
 def _with_options(agent: Agent, options: dict[str, Any] | None) -> Agent:

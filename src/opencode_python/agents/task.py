@@ -25,7 +25,7 @@ class AgentTask(BaseModel):
     ``status`` and ``result`` are filled in as the task runs.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     task_id: str = Field(default_factory=lambda: new_id("task"))
     agent_name: str

@@ -1,34 +1,87 @@
-"""``opencode-python``: run a prompt from the shell, list stored sessions."""
+"""``opencode-python``: run a prompt from the shell, list stored sessions.
+
+A user's mistake (a bad ``--model``, a missing key, a broken ``opencode.json``, an
+unknown session or agent) ends in one ``error:`` line on stderr and exit code 2, never
+a traceback; a run that fails ends with code 1. Everything is checked before a session
+is created, and a run that still fails before the model answers deletes the session it
+created, so failed attempts do not pile up in ``sessions``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from ..agents.result import AgentResult
 from ..core import events as ev
-from ..core.errors import OpenCodeError
-from ..core.events import Event
-from ..core.models import ToolPart
-from ..sdk import OpenCodeAsyncClient, SDKConfig
-from ..sdk.client import LOCAL_DEFAULT_MODEL
-from .console_io import ConsoleIO
+from ..core.errors import ConfigError, NotFoundError, OpenCodeError
+from ..core.version import VERSION
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:  # the engine loads when a command runs: --help and --version stay quick
+    from pydantic import ValidationError
+
+    from ..agents import Agent, AgentResult
+    from ..core.events import Event
+    from ..core.models import ToolPart
+    from ..sdk import OpenCodeAsyncClient
+
+#: Exit codes: a run that failed; a usage or configuration error; Ctrl-C (as shells do).
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,  # help text is shown as written, never parsed as markup
+    pretty_exceptions_enable=False,
+)
+# Markup off: model text, tool arguments and error messages are printed as they are
+# (styles come from Text). Soft wrap: a long line is never cut at the console width
+# (80 columns when piped); the terminal, if any, wraps it.
+out = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"opencode-python {VERSION}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Run a prompt from the shell, or list stored sessions."""
 
 
 @app.command()
 def run(
-    message: Annotated[str, typer.Argument(help="What to ask the agent.")],
-    model: Annotated[str | None, typer.Option(help="provider/model to use.")] = None,
-    session: Annotated[str | None, typer.Option(help="Continue this session id.")] = None,
+    message: Annotated[str, typer.Argument(metavar="MESSAGE", help="What to ask the agent.")],
+    model: Annotated[
+        str | None,
+        typer.Option(metavar="PROVIDER/MODEL", help="The model, e.g. openai/gpt-4.1-mini."),
+    ] = None,
+    agent: Annotated[
+        str | None, typer.Option(metavar="NAME", help="The agent to run (default: build).")
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option(metavar="ID", help="Continue this session.")
+    ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Approve every permission the agent asks.")
     ] = False,
@@ -38,61 +91,9 @@ def run(
     When a permission rule says ask, you are asked at the terminal (or, with no
     terminal, the call is refused unless --yes is given).
     """
-    try:
-        result = asyncio.run(_run(message, model, session, yes))
-    except OpenCodeError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    result = _execute(_run(message, model, agent, session, yes))
     if result.error:
-        err.print(f"[red]error:[/red] {result.error}")
-        raise typer.Exit(1)
-
-
-async def _run(message: str, model: str | None, session_id: str | None, yes: bool) -> AgentResult:
-    async with OpenCodeAsyncClient(SDKConfig(model=model, auto_confirm=yes)) as client:
-        if not yes and sys.stdin.isatty():
-            client.set_io_handler(ConsoleIO(err))
-        chosen = client.resolve_model(model)
-        if session_id is None:
-            session_id = (await client.create_session(title=message[:60])).id
-        where = " (in-process, offline; --model or an API key picks another)"
-        err.print(
-            f"[dim]model {chosen}{where if chosen == LOCAL_DEFAULT_MODEL else ''} "
-            f"· session {session_id}[/dim]"
-        )
-        result: AgentResult | None = None
-        async for item in client.stream(session_id, message):
-            if isinstance(item, AgentResult):
-                result = item
-            else:
-                _show(item)
-        assert result is not None
-        out.print()
-        err.print(
-            f"[dim]{result.steps} step(s) · {result.tokens_used.total} tokens · "
-            f"${result.cost:.4f} · {result.duration:.1f} s[/dim]"
-        )
-        return result
-
-
-def _show(event: Event) -> None:
-    data = event.data
-    if event.type == ev.PART_DELTA and data["type"] == "text":
-        out.print(data["delta"], end="")
-    elif event.type == ev.TOOL_STARTED:
-        part: ToolPart = data["part"]
-        args = json.dumps(part.state.input, ensure_ascii=False)
-        out.print(f"\n[cyan]→ {part.tool}[/cyan] [dim]{args[:200]}[/dim]")
-    elif event.type == ev.TOOL_COMPLETED:
-        part = data["part"]
-        out.print(f"[green]✓ {part.tool}[/green] [dim]{part.state.title or ''}[/dim]")
-    elif event.type == ev.TOOL_ERROR:
-        part = data["part"]
-        out.print(f"[red]✗ {part.tool}[/red] [dim]{(part.state.error or '')[:200]}[/dim]")
-    elif event.type == ev.PROVIDER_RETRY:
-        err.print(
-            f"[yellow]retry {data['attempt']} in {data['delay']:.1f} s: {data['error']}[/yellow]"
-        )
+        _fail(result.error, EXIT_FAILED)
 
 
 @app.command()
@@ -100,17 +101,163 @@ def sessions(
     all_projects: Annotated[bool, typer.Option("--all", help="Every project's sessions.")] = False,
 ) -> None:
     """List stored sessions, newest first."""
-
-    async def list_them() -> None:
-        async with OpenCodeAsyncClient() as client:
-            found = await client.list_sessions(all_projects=all_projects)
-            if not found:
-                out.print("no sessions yet")
-            for s in found:
-                out.print(f"{s.id}  {s.title}  [dim]{s.usage.total} tokens · ${s.cost:.4f}[/dim]")
-
-    asyncio.run(list_them())
+    _execute(_list_sessions(all_projects))
 
 
 def main() -> None:
-    app()
+    app(prog_name="opencode-python")
+
+
+# --- running a command ------------------------------------------------------------------
+
+
+def _execute(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command; an error the user can fix becomes one line and an exit code."""
+    from pydantic import ValidationError
+
+    try:
+        return asyncio.run(work)
+    except ValidationError as exc:  # SDKConfig refused an option's value
+        _fail(_validation_message(exc), EXIT_USAGE)
+    except (ConfigError, NotFoundError) as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except OpenCodeError as exc:
+        _fail(str(exc), EXIT_FAILED)
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(Text.assemble(("error:", "bold red"), " ", message))
+    raise typer.Exit(code)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    """The validators' own words (``model 'nope' must be named ...``), without pydantic's
+    wrapping."""
+    messages = []
+    for error in exc.errors(include_url=False):
+        cause = error.get("ctx", {}).get("error")
+        messages.append(str(cause) if cause is not None else error["msg"])
+    return "; ".join(messages)
+
+
+async def _run(
+    message: str, model: str | None, agent_name: str | None, session_id: str | None, yes: bool
+) -> AgentResult:
+    from ..agents import AgentResult
+    from ..agents.models import LOCAL_DEFAULT_MODEL
+    from ..sdk import OpenCodeAsyncClient, SDKConfig
+    from .console_io import ConsoleIO
+
+    async with OpenCodeAsyncClient(SDKConfig(model=model, auto_confirm=yes)) as client:
+        agent = await _agent(client, agent_name) if agent_name else None
+        chosen = client.resolve_model(model, agent)
+        client.providers.resolve_model(chosen)  # an unknown provider or missing key, now
+        created = session_id is None
+        if session_id is None:
+            session_id = (await client.create_session(title=message[:60])).id
+        else:
+            await _existing_session(client, session_id)
+        if not yes and sys.stdin.isatty():
+            client.set_io_handler(ConsoleIO(err))
+        where = " (in-process, offline; --model or an API key picks another)"
+        _note(
+            f"model {chosen}{where if chosen == LOCAL_DEFAULT_MODEL else ''}"
+            f"{f' · agent {agent.name}' if agent else ''} · session {session_id}"
+        )
+        view = _RunView()
+        result: AgentResult | None = None
+        try:
+            async for item in client.stream(session_id, message, model=model, agent=agent):
+                if isinstance(item, AgentResult):
+                    result = item
+                else:
+                    view.show(item)
+        finally:
+            if created and not view.answered and (result is None or result.error):
+                await client.delete_session(session_id)
+        assert result is not None  # the stream ends with the result
+        view.end_line()
+        _note(
+            f"{result.steps} step(s) · {result.tokens_used.total} tokens · "
+            f"${result.cost:.4f} · {result.duration:.1f} s"
+        )
+        return result
+
+
+async def _agent(client: OpenCodeAsyncClient, name: str) -> Agent:
+    agents = {agent.name: agent for agent in await client.list_agents()}
+    if name not in agents:
+        raise NotFoundError(
+            f"no agent named {name!r}; agents: {', '.join(agents)} (add one under 'agent' in "
+            "opencode.json or as .opencode/agents/NAME.md)"
+        )
+    return agents[name]
+
+
+async def _existing_session(client: OpenCodeAsyncClient, session_id: str) -> None:
+    try:
+        await client.get_session(session_id)
+    except NotFoundError:
+        raise NotFoundError(
+            f"no session {session_id!r}; 'opencode-python sessions' lists them"
+        ) from None
+
+
+async def _list_sessions(all_projects: bool) -> None:
+    from ..sdk import OpenCodeAsyncClient
+
+    async with OpenCodeAsyncClient() as client:
+        found = await client.list_sessions(all_projects=all_projects)
+    if not found:
+        out.print("no sessions yet")
+    for s in found:
+        usage = f"{s.usage.total} tokens · ${s.cost:.4f}"
+        out.print(Text.assemble(f"{s.id}  {s.title}  ", (usage, "dim")))
+
+
+# --- showing a run ----------------------------------------------------------------------
+
+
+def _note(text: str) -> None:
+    err.print(Text(text, style="dim"))
+
+
+class _RunView:
+    """Prints a run's events as they come, and notes whether the model said anything
+    (a session where it never did is not worth keeping)."""
+
+    def __init__(self) -> None:
+        self.answered = False
+        self._mid_line = False  # streamed text has left the cursor after a line's start
+
+    def show(self, event: Event) -> None:
+        data = event.data
+        if event.type == ev.PART_DELTA and data["type"] == "text":
+            self.answered = True
+            out.print(data["delta"], end="")
+            self._mid_line = not data["delta"].endswith("\n")
+        elif event.type == ev.TOOL_STARTED:
+            self.answered = True
+            self.end_line()
+            part: ToolPart = data["part"]
+            args = json.dumps(part.state.input, ensure_ascii=False)
+            out.print(Text.assemble((f"→ {part.tool}", "cyan"), " ", (args[:200], "dim")))
+        elif event.type == ev.TOOL_COMPLETED:
+            part = data["part"]
+            title = part.state.title or ""
+            out.print(Text.assemble((f"✓ {part.tool}", "green"), " ", (title, "dim")))
+        elif event.type == ev.TOOL_ERROR:
+            part = data["part"]
+            error = (part.state.error or "")[:200]
+            out.print(Text.assemble((f"✗ {part.tool}", "red"), " ", (error, "dim")))
+        elif event.type == ev.PROVIDER_RETRY:
+            retry = f"retry {data['attempt']} in {data['delay']:.1f} s: {data['error']}"
+            err.print(Text(retry, style="yellow"))
+
+    def end_line(self) -> None:
+        """Finish the line streamed text left open, so that what follows starts its own."""
+        if self._mid_line:
+            out.print()
+            self._mid_line = False

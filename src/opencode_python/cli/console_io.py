@@ -6,6 +6,7 @@ import asyncio
 
 from rich.console import Console
 from rich.prompt import Prompt
+from rich.text import Text
 
 from ..permissions.gate import PermissionReply, PermissionRequest, Reply
 from ..tools.framework import Question
@@ -14,7 +15,11 @@ CHOICES: dict[str, Reply] = {"y": "once", "a": "always", "n": "reject"}
 
 
 class ConsoleIO:
-    """An ``IOHandler`` that asks on the terminal (blocking input runs in a thread)."""
+    """An ``IOHandler`` that asks on the terminal (blocking input runs in a thread).
+
+    What the agent asks is shown as plain text (``Text``), never parsed as markup: a
+    bash command or a question may well contain ``[brackets]``.
+    """
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -22,8 +27,13 @@ class ConsoleIO:
     async def confirm_permission(self, request: PermissionRequest) -> PermissionReply:
         subjects = ", ".join(request.patterns)
         self.console.print(
-            f"\n[yellow]permission[/yellow] {request.agent} wants [bold]{request.permission}"
-            f"[/bold] on {subjects}"
+            Text.assemble(
+                "\n",
+                ("permission", "yellow"),
+                f" {request.agent} wants ",
+                (request.permission, "bold"),
+                f" on {subjects}",
+            )
         )
         answer = await asyncio.to_thread(
             Prompt.ask,
@@ -44,7 +54,7 @@ class ConsoleIO:
         answers = []
         for question in questions:
             self.console.print(
-                f"\n[cyan]{question.header or 'question'}[/cyan] {question.question}"
+                Text.assemble("\n", (question.header or "question", "cyan"), " ", question.question)
             )
             for number, option in enumerate(question.options, 1):
                 self.console.print(f"  {number}. {option}")

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import json5
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -60,7 +59,7 @@ class OpenCodeFileConfig(BaseModel):
     were resolved against the directory of the file that named them.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     model: str | None = None
     small_model: str | None = None
@@ -117,11 +116,12 @@ def load_config(
 
 def _load_file(path: Path) -> dict[str, Any]:
     """One file's settings, checked and normalised, holding only the keys it sets."""
-    raw = _substitute(_parse(path), path, ())
+    source = _Source(path, _read(path))
+    raw = _substitute(_parse(source), source, ())
     try:
         schema = _FileSchema.model_validate(raw)
     except ValidationError as exc:
-        raise _validation_error(path, exc) from None
+        raise _validation_error(source, exc) from None
     ignored = _ignored_keys(schema)
     if ignored:
         logger.debug("%s: ignoring settings this SDK does not use: %s", path, ", ".join(ignored))
@@ -140,15 +140,34 @@ def _load_file(path: Path) -> dict[str, Any]:
     return settings
 
 
-def _parse(path: Path) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """A config file as read, so that an error can say on which line it is."""
+
+    path: Path
+    text: str
+
+    def where(self, loc: tuple[str | int, ...]) -> str:
+        """``path:line`` of the setting at ``loc``, or the path alone if it is not found."""
+        line = _line_of(self.text, loc)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _parse(source: _Source) -> dict[str, Any]:
+    path, text = source.path, source.text
     if not text.strip():
         return {}
+    import json5  # only when there is a config file to read
+
     value, error, position = json5.parse(text)
     if error is not None:
         line = text.count("\n", 0, position) + 1
@@ -177,7 +196,7 @@ def _json_type(value: Any) -> str:
     return "a number"
 
 
-def _substitute(value: Any, source: Path, loc: tuple[str | int, ...]) -> Any:
+def _substitute(value: Any, source: _Source, loc: tuple[str | int, ...]) -> Any:
     """Replace ``{env:VAR}`` and ``{file:path}`` in string values, as OpenCode does.
 
     One pass, so text that a variable or a file brings in is never expanded again. A
@@ -195,19 +214,19 @@ def _substitute(value: Any, source: Path, loc: tuple[str | int, ...]) -> Any:
     return value
 
 
-def _reference(match: re.Match[str], source: Path, loc: tuple[str | int, ...]) -> str:
+def _reference(match: re.Match[str], source: _Source, loc: tuple[str | int, ...]) -> str:
     kind, target = match.group(1), match.group(2).strip()
     if kind == "env":
         return os.environ.get(target, "")
     path = Path(target).expanduser()
     if not path.is_absolute():
-        path = source.parent / path
+        path = source.path.parent / path
     try:
         return path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(
-            f"{source}: {_dotted(loc)}: cannot read {match.group(0)} ({path}): {reason}"
+            f"{source.where(loc)}: {_dotted(loc)}: cannot read {match.group(0)} ({path}): {reason}"
         ) from None
 
 
@@ -309,13 +328,49 @@ def _merge(base: dict[str, Any], override: dict[str, Any], top: bool = True) -> 
 _OBJECT_ERRORS = frozenset({"model_type", "dict_type"})
 
 
-def _validation_error(path: Path, exc: ValidationError) -> ConfigError:
+def _validation_error(source: _Source, exc: ValidationError) -> ConfigError:
     lines = [
-        f"{path}: {_dotted(error['loc'])}: "
+        f"{source.where(error['loc'])}: {_dotted(error['loc'])}: "
         + ("Input should be an object ({...})" if error["type"] in _OBJECT_ERRORS else error["msg"])
         for error in exc.errors(include_url=False)
     ]
     return ConfigError("\n".join(lines))
+
+
+#: A string (kept only where it is a key) or a comment, in JSON5 as already parsed.
+_STRING_OR_COMMENT = re.compile(
+    r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|//[^\n]*|/\*.*?\*/', re.DOTALL
+)
+_KEY_END = re.compile(r"\s*:")
+
+
+def _line_of(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """The 1-based line where the key at ``loc`` is written; None if none is found.
+
+    Each key is looked for after the one before it, in a copy of the text where
+    comments and string values are blanked, so that a commented-out setting or a
+    value that reads like ``key:`` is never taken for the key. List indices keep the
+    line of the list's key.
+    """
+
+    def blank(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token[0] in "\"'" and _KEY_END.match(text, match.end()):
+            return token
+        return re.sub(r"[^\n]", " ", token)
+
+    keys = _STRING_OR_COMMENT.sub(blank, text)
+    position, line = 0, None
+    for step in loc:
+        if isinstance(step, int):
+            continue
+        name = re.escape(step)
+        found = re.compile(rf"(?<![\w$])(?:\"{name}\"|'{name}'|{name})\s*:").search(keys, position)
+        if found is None:
+            break
+        position = found.end()
+        line = keys.count("\n", 0, found.start()) + 1
+    return line
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
@@ -356,7 +411,7 @@ def _extra_keys(schema: BaseModel | None, prefix: str) -> list[str]:
 
 
 class _Schema(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
+    model_config = ConfigDict(extra="allow", strict=True, defer_build=True)
 
 
 class _LimitSchema(_Schema):

@@ -20,7 +20,7 @@ from ..permissions.rules import evaluate
 from ..providers.base import ToolSchema
 from ..skills.injector import SkillInjector
 from ..skills.loader import SkillLoader
-from ..storage.base import Store
+from ..storage.contract import Store
 from ..storage.project import ProjectInfo
 from ..tools.framework import ToolRegistry
 from .compaction import select_history

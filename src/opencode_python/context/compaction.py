@@ -4,16 +4,15 @@ When a step's tokens reach the usable context (the window minus an output reserv
 old tool outputs are cleared first; if the history is still too big, the compaction
 agent summarises it. The summary is stored as an assistant message (``summary=True``)
 after a user message holding a ``compaction`` part, and the history a model sees from
-then on is: the summary, the last turns verbatim, and everything after.
+then on is: the summary, the last turns verbatim, and everything after. The compactor
+only computes; the caller stores the result with the summary's usage, together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..core import events as ev
-from ..core.events import EventBus
 from ..core.models import (
     CompactionPart,
     Message,
@@ -26,7 +25,6 @@ from ..core.models import (
 )
 from ..providers.base import ChatMessage, ChatRequest, Provider, TextBlock
 from ..providers.complete import complete_text
-from ..storage.base import Store
 from .history import to_chat_messages
 
 PRUNED_OUTPUT = "[Old tool result content cleared to save context]"
@@ -135,40 +133,41 @@ def prunable_tool_parts(
 
 
 @dataclass(slots=True)
-class CompactionResult:
-    pruned: int
-    summarized: bool
-    usage: TokenUsage
-    cost: float
+class Compacted:
+    """What a compaction changed, for the caller to store in one transaction.
+
+    ``history`` is what the model sees from now on; ``pruned`` the tool parts whose
+    output was cleared; ``added`` the compaction marker and the summary message (empty
+    when pruning was enough); ``summary`` the message the summary call's ``usage`` and
+    ``cost`` belong to.
+    """
+
+    history: list[MessageWithParts]
+    pruned: list[ToolPart] = field(default_factory=list)
+    added: list[MessageWithParts] = field(default_factory=list)
+    summary: Message | None = None
+    summary_text: str = ""
+    keep_from: str | None = None
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    cost: float = 0.0
 
 
 class Compactor:
-    """Prunes and summarises one session's history through a provider."""
+    """Prunes and summarises one session's history through a provider. It stores
+    nothing: it says what changed (``Compacted``) and the caller records it."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        bus: EventBus,
-        provider: Provider,
-        model_id: str,
-        prompt: str,
-    ) -> None:
-        self.store = store
-        self.bus = bus
+    def __init__(self, *, provider: Provider, model_id: str, prompt: str) -> None:
         self.provider = provider
         self.model_id = model_id
         self.prompt = prompt
 
-    async def prune(self, messages: Sequence[MessageWithParts]) -> int:
-        """Clear old tool outputs in the store (and in ``messages``); returns how many."""
+    def prune(self, messages: Sequence[MessageWithParts]) -> list[ToolPart]:
+        """Clear old tool outputs in ``messages``; returns the parts it changed."""
         parts = prunable_tool_parts(messages)
         for part in parts:
             part.state.output = PRUNED_OUTPUT
             part.state.metadata["pruned_at"] = now_ms()
-        if parts:
-            await self.store.save_parts(parts)
-        return len(parts)
+        return parts
 
     async def summarize(
         self,
@@ -177,8 +176,9 @@ class Compactor:
         *,
         keep_turns: int = 2,
         auto: bool = True,
-    ) -> tuple[list[MessageWithParts], TokenUsage]:
-        """Write a summary of ``messages`` and store it; returns the new history and usage."""
+    ) -> Compacted:
+        """Write a summary of ``messages``: the new history, and the marker and summary
+        messages to store (the summary's usage is left for the caller to charge)."""
         history = select_history(messages)
         keep_from = _tail_start(history, keep_turns)
         to_summarize = [m for m in history if keep_from is None or m.info.id < keep_from]
@@ -195,25 +195,21 @@ class Compactor:
             model_id=self.model_id,
             summary=True,
             finish="stop",
-            usage=usage,
         )
         summary.time.completed = now_ms()
         summary_part = TextPart(session_id=session.id, message_id=summary.id, text=text)
-        await self.store.save_message(marker)
-        await self.store.save_part(part)
-        await self.store.save_message(summary)
-        await self.store.save_part(summary_part)
-        stored = [
-            *messages,
+        added = [
             MessageWithParts(info=marker, parts=[part]),
             MessageWithParts(info=summary, parts=[summary_part]),
         ]
-        await self.bus.publish(
-            ev.SESSION_COMPACTED,
-            {"session": session, "summary": text, "keep_from": keep_from},
-            session_id=session.id,
+        return Compacted(
+            history=select_history([*messages, *added]),
+            added=added,
+            summary=summary,
+            summary_text=text,
+            keep_from=keep_from,
+            usage=usage,
         )
-        return select_history(stored), usage
 
     async def _ask_model(self, messages: Sequence[MessageWithParts]) -> tuple[str, TokenUsage]:
         chat = to_chat_messages(messages)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 
 class OpenCodeError(Exception):
     """Base of every error this package raises on purpose."""
@@ -21,6 +23,10 @@ class StorageError(OpenCodeError):
 
 class AbortedError(OpenCodeError):
     """A run, stream or tool was aborted by the caller."""
+
+
+class SessionBusyError(OpenCodeError):
+    """A run is in progress on the session and the caller asked not to wait for it."""
 
 
 class ProviderError(OpenCodeError):
@@ -91,4 +97,12 @@ class ToolArgumentsError(ToolError):
 
 
 class PermissionDeniedError(ToolError):
-    """A permission rule or the user refused a tool call."""
+    """A permission rule or the user refused a tool call.
+
+    ``reason`` is ``denied`` when a rule refused it and ``rejected`` when the approver
+    (or the lack of one) did; the audit log keeps it.
+    """
+
+    def __init__(self, message: str, *, reason: Literal["denied", "rejected"] = "denied") -> None:
+        super().__init__(message)
+        self.reason = reason

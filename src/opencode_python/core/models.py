@@ -20,7 +20,8 @@ def now_ms() -> int:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    # Schemas are built on first use, not at import: importing the package stays fast.
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, defer_build=True)
 
 
 # --- usage -------------------------------------------------------------------------
@@ -121,8 +122,10 @@ class MessageError(_Model):
 
 
 FinishReason = Literal[
-    "stop", "tool_calls", "length", "content_filter", "aborted", "error", "other"
+    "stop", "tool_calls", "length", "content_filter", "aborted", "interrupted", "error", "other"
 ]
+"""``aborted``: the run was stopped (abort, close); ``interrupted``: the process running
+it died, and a later open closed what it left unfinished."""
 
 
 class Message(_Model):
@@ -247,7 +250,7 @@ Part = Annotated[
     Field(discriminator="type"),
 ]
 
-PART_ADAPTER: TypeAdapter[Part] = TypeAdapter(Part)
+PART_ADAPTER: TypeAdapter[Part] = TypeAdapter(Part, config=ConfigDict(defer_build=True))
 
 
 def parse_part(data: str | bytes | dict[str, Any]) -> Part:
@@ -257,8 +260,26 @@ def parse_part(data: str | bytes | dict[str, Any]) -> Part:
     return PART_ADAPTER.validate_json(data)
 
 
+ExecutionStatus = Literal["running", "completed", "error", "refused", "aborted", "interrupted"]
+"""``refused``: the call never ran (see ``ToolExecution.reason``); ``aborted``: the run
+was stopped while it ran; ``interrupted``: the process died while it ran."""
+
+RefusalReason = Literal[
+    "denied",
+    "rejected",
+    "doom_loop",
+    "invalid_arguments",
+    "unknown_tool",
+    "not_offered",
+    "step_limit",
+]
+"""Why a call was refused: a rule denied it, the approver rejected it, it repeated a
+loop, its arguments did not match the schema, no such tool, the agent may not use it,
+or it came on the last step, where tools are off."""
+
+
 class ToolExecution(_Model):
-    """One tool call as the executor ran it, kept for history and audit."""
+    """One tool call as the executor saw it, refused ones included: the audit log."""
 
     id: str = Field(default_factory=lambda: new_id("tool_execution"))
     session_id: str
@@ -267,7 +288,8 @@ class ToolExecution(_Model):
     tool: str
     agent: str = ""
     arguments: dict[str, Any] = Field(default_factory=dict)
-    status: Literal["running", "completed", "error"] = "running"
+    status: ExecutionStatus = "running"
+    reason: RefusalReason | None = None
     title: str | None = None
     output: str | None = None
     error: str | None = None
@@ -330,7 +352,7 @@ class MemoryFilter(_Model):
     ``since_ms``/``until_ms`` bound ``created`` (inclusive, exclusive).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     project_id: str
     session_id: str | None = None

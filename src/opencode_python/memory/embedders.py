@@ -15,21 +15,20 @@ import asyncio
 import importlib.resources
 import importlib.util
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-
-import openai
 
 from ..core.errors import ConfigError, ProviderError, ProviderRequestError
 from ..providers.config import CLIENT_ARGS, ProviderConfig
-from ..providers.openai_provider import openai_client
-from ..providers.relay import check_ready
+from ..providers.guard import check_ready
 from ..providers.retry import error_from_status, error_from_transport
 
 if TYPE_CHECKING:
     import httpx2
     import numpy as np
     import numpy.typing as npt
+    import openai
     from sentence_transformers import SentenceTransformer
 
     Vectors = npt.NDArray[np.float32]
@@ -126,9 +125,29 @@ def _load_model(path: str) -> SentenceTransformer:
                     f"The local embedder needs sentence-transformers; {INSTALL_HINT}"
                 ) from exc
             # local_files_only: the files are on disk, the Hugging Face Hub is never asked.
-            model = SentenceTransformer(path, local_files_only=True)
+            with _quiet_transformers():
+                model = SentenceTransformer(path, local_files_only=True)
             _MODELS[path] = model
         return model
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Load without transformers' progress bars and notices on stderr: loading the
+    embedder is an implementation detail of a memory search, not news for the user.
+    The process's own settings are restored afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 class LocalEmbedder:
@@ -194,6 +213,8 @@ class APIEmbedder:
         self._dimensions = dimensions or _OPENAI_DIMENSIONS.get(model)
         self._batch_size = batch_size
         self.name = f"{config.provider_id}/{model}" + (f"@{dimensions}" if dimensions else "")
+        from ..providers.openai_provider import openai_client  # the client, on first use
+
         self._client, self._missing_key = openai_client(config, http_client)
         self._base_url = str(self._client.base_url)
         self._options = {k: v for k, v in config.options.items() if k in _EMBEDDING_CLIENT_ARGS}
@@ -230,6 +251,8 @@ class APIEmbedder:
         params: dict[str, Any] = dict(self._options)
         if self._requested_dimensions is not None:
             params["dimensions"] = self._requested_dimensions
+        import openai
+
         try:
             response = await self._client.embeddings.create(
                 model=self._model, input=batch, encoding_format="float", **params
@@ -256,6 +279,8 @@ class APIEmbedder:
             )
 
     def _map_error(self, exc: openai.APIError) -> ProviderError:
+        import openai
+
         provider_id = self._config.provider_id
         if isinstance(exc, openai.APIConnectionError):
             return error_from_transport(

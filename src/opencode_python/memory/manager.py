@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
 from ..core.models import (
@@ -22,11 +22,13 @@ from ..core.models import (
     MessageWithParts,
     TokenUsage,
 )
-from ..storage.base import Store
+from ..storage.contract import Store
 from .embedders import MemoryEmbedder
 from .search import hybrid_search
 from .summarizer import MemorySummarizer, MemorySummary
-from .vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,11 @@ class MemoryManager:
         self.embedder = embedder
         self._summarizer = summarizer
         self.retention = dict(retention or {})
-        self._index = VectorIndex(store, embedder.name) if embedder is not None else None
+        self._index: VectorIndex | None = None
+        if embedder is not None:  # numpy, imported only for vector search
+            from .vectors import VectorIndex
+
+            self._index = VectorIndex(store, embedder.name)
         self._warned = False
 
     async def store_memory(
@@ -129,6 +135,8 @@ class MemoryManager:
             since_ms=since_ms,
             until_ms=until_ms,
         )
+        if not await self.store.list_memories(filt, limit=1):
+            return []  # nothing to find: the embedder is not even loaded
         vector = None
         if self.embedder is not None and self._index is not None:
             vector = (await self.embedder.embed([query]))[0]

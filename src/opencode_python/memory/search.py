@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..core.models import MemoryFilter
-from ..storage.base import Store
-from .vectors import VectorIndex
+from ..storage.contract import Store
+
+if TYPE_CHECKING:
+    from .vectors import VectorIndex
 
 CANDIDATES_PER_RESULT = 4
 

@@ -17,14 +17,14 @@ if TYPE_CHECKING:
 
 
 class _SearchParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     query: str = Field(description="What to look for, in plain words; matched by meaning.")
     limit: int = Field(default=5, ge=1, le=20, description="How many memories to return.")
 
 
 class _StoreParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     content: str = Field(description="The fact to remember, self-contained and specific.")
     scope: Literal["session", "agent", "project", "user"] = Field(

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core.models import MemoryFilter
-from ..storage.base import MemoryVectors, Store
+from ..storage.contract import MemoryVectors, Store
 
 _SCOPE_CODES = {"session": 0, "agent": 1, "project": 2, "user": 3}
 _NO_CODE = -1

@@ -3,12 +3,13 @@
 Pure logic; who answers an ``ask`` is decided by the caller.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ..core.models import PermissionAction, PermissionRule
 from .bash_commands import command_prefix, split_commands
 from .filter import ToolPermissionFilter
 from .gate import Approver, PermissionGate, PermissionReply, PermissionRequest
 from .rules import (
-    DEFAULT_RULES,
     EDIT_TOOLS,
     Ruleset,
     evaluate,
@@ -17,6 +18,19 @@ from .rules import (
     permission_key,
 )
 from .wildcard import wildcard_match
+
+if TYPE_CHECKING:
+    from .rules import DEFAULT_RULES
+
+
+def __getattr__(name: str) -> Any:
+    """``DEFAULT_RULES`` is built on first use (see ``rules.default_rules``)."""
+    if name == "DEFAULT_RULES":
+        from .rules import default_rules
+
+        return default_rules()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_RULES",

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from ..core.errors import PermissionDeniedError
 from ..core.models import Approval, PermissionRule
-from ..storage.base import Store
-from .rules import DEFAULT_RULES, Ruleset, evaluate
+from ..storage.contract import Store
+from .rules import Ruleset, default_rules, evaluate
 
 Reply = Literal["once", "always", "reject"]
 
@@ -111,7 +111,7 @@ class PermissionGate:
         ``check`` adds the ``always`` approvals of the moment, so one given mid-run
         applies to the rest of that run.
         """
-        return [*DEFAULT_RULES, *self.config_rules, *agent_rules, *session_rules]
+        return [*default_rules(), *self.config_rules, *agent_rules, *session_rules]
 
     async def check(
         self, request: PermissionRequest, rules: Sequence[PermissionRule], *, project_id: str
@@ -149,7 +149,8 @@ class PermissionGate:
             note = f" The user said: {reply.message}" if reply.message else ""
             raise PermissionDeniedError(
                 f"The user rejected permission for {request.permission} "
-                f"{', '.join(repr(p) for p in asked)}.{note}"
+                f"{', '.join(repr(p) for p in asked)}.{note}",
+                reason="rejected",
             )
         if reply.reply == "always":
             for pattern in pending.always_patterns:
@@ -163,7 +164,8 @@ class PermissionGate:
                 f"Permission for {request.permission} "
                 f"{', '.join(repr(p) for p in request.patterns)} needs approval, and no "
                 "approver is set. The app can register one with client.on_permission(...), "
-                "allow it in SDKConfig(permission=...), or set auto_confirm=True."
+                "allow it in SDKConfig(permission=...), or set auto_confirm=True.",
+                reason="rejected",
             )
         answer = self.approver(request)
         if inspect.isawaitable(answer):
@@ -172,6 +174,7 @@ class PermissionGate:
             answer = PermissionReply(answer)
         if answer.reply not in ("once", "always", "reject"):
             raise PermissionDeniedError(
-                f"the approver answered {answer.reply!r}; expected 'once', 'always' or 'reject'"
+                f"the approver answered {answer.reply!r}; expected 'once', 'always' or 'reject'",
+                reason="rejected",
             )
         return answer

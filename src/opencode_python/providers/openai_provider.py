@@ -38,7 +38,8 @@ from .base import (
     ToolResultBlock,
 )
 from .config import CLIENT_ARGS, NO_KEY, ProviderConfig, merge_options
-from .relay import check_ready, relay
+from .guard import check_ready
+from .relay import relay
 from .retry import error_from_status, error_from_transport
 
 _REQUEST_PARAMS = frozenset(CompletionCreateParamsBase.__annotations__) | CLIENT_ARGS
@@ -62,6 +63,7 @@ def openai_client(
         api_key=api_key or NO_KEY,
         base_url=config.resolve_base_url(),
         max_retries=0,
+        timeout=config.http_timeout(),
         http_client=http_client,
     )
     return client, api_key is None and config.requires_api_key
@@ -94,13 +96,19 @@ class OpenAIProvider:
         """Stream one completion. Checks the real-request guard before any I/O."""
         check_ready(self._config, self._base_url, missing_key=self._missing_key)
         params = self._params(request)
+        # The history and the tools travel in ``extra_body``, which the client sends as
+        # given: passed as typed arguments, ``create`` first walks them against its
+        # TypedDicts (milliseconds per request with a long history, and chat
+        # completions has no field it would rename).
+        params["extra_body"] = {
+            **params.get("extra_body", {}),
+            "messages": to_openai_messages(request),
+            **({"tools": params.pop("tools")} if "tools" in params else {}),
+        }
 
         async def open_stream() -> Any:
             return await self._client.chat.completions.create(
-                model=request.model,
-                messages=to_openai_messages(request),
-                stream=True,
-                **params,
+                model=request.model, messages=[], stream=True, **params
             )
 
         async for event in relay(

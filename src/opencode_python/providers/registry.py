@@ -78,7 +78,7 @@ class ProviderRegistry:
             return provider
         config = self._configs.get(provider_id) or self._on_demand(provider_id)
         if config is None:
-            raise NotFoundError(self._unknown_message(provider_id))
+            raise NotFoundError(self._unavailable_message(provider_id))
         provider = self._build(config)
         self._built[provider_id] = provider
         return provider
@@ -94,7 +94,10 @@ class ProviderRegistry:
     def remove(self, provider_id: str) -> None:
         """Forget a registered provider; its adapter, if built, is closed by ``aclose``."""
         if not self._is_registered(provider_id):
-            raise NotFoundError(self._unknown_message(provider_id))
+            registered = ", ".join(self._registered_ids()) or "none"
+            raise NotFoundError(
+                f"Provider {provider_id!r} is not registered (registered: {registered})."
+            )
         self._retire(provider_id)
         self._configs.pop(provider_id, None)
         if self._default == provider_id:
@@ -127,7 +130,7 @@ class ProviderRegistry:
         """Make ``provider`` (or ``provider/model``) the default."""
         provider_id, _, model_id = ref.partition("/")
         if not self._is_registered(provider_id) and self._on_demand(provider_id) is None:
-            raise NotFoundError(self._unknown_message(provider_id))
+            raise NotFoundError(self._unavailable_message(provider_id))
         self._default = provider_id
         self._default_model = ref if model_id else None
 
@@ -154,7 +157,7 @@ class ProviderRegistry:
 
     def list(self) -> builtins.list[str]:
         """Registered ids, then built-in ids whose key is in the environment."""
-        ids = builtins.list(dict.fromkeys([*self._configs, *self._providers]))
+        ids = self._registered_ids()
         for provider_id in BUILTIN_PROVIDERS:
             if provider_id in ids:
                 continue
@@ -189,6 +192,9 @@ class ProviderRegistry:
 
         return OpenAIProvider(config)
 
+    def _registered_ids(self) -> builtins.list[str]:
+        return builtins.list(dict.fromkeys([*self._configs, *self._providers]))
+
     def _is_registered(self, provider_id: str) -> bool:
         return provider_id in self._configs or provider_id in self._providers
 
@@ -208,13 +214,18 @@ class ProviderRegistry:
             return None
         return config
 
-    def _unknown_message(self, provider_id: str) -> str:
-        known = ", ".join(self.list()) or "none"
+    def _unavailable_message(self, provider_id: str) -> str:
+        """Why ``provider_id`` cannot be used, and what to do.
+
+        A built-in id is known and lacks only its key, so the message names the variable
+        to set; calling it unknown would send the user looking for a typo.
+        """
         if provider_id in BUILTIN_PROVIDERS:
-            hint = ProviderConfig(provider_id=provider_id).missing_key_message()
-        else:
-            hint = (
-                f"Register ProviderConfig(provider_id={provider_id!r}, base_url=..., "
-                "api_key=...) or add it under 'providers' in the config."
-            )
-        return f"Unknown provider {provider_id!r} (known: {known}). {hint}"
+            config = ProviderConfig(provider_id=provider_id)
+            return f"No API key for {config.display_name}. {config.missing_key_message()}"
+        configured = ", ".join(self._registered_ids()) or "none"
+        return (
+            f"Unknown provider {provider_id!r} (configured: {configured}; built in: "
+            f"{', '.join(BUILTIN_PROVIDERS)}). Add it under 'provider' in opencode.json, or "
+            f"register ProviderConfig(provider_id={provider_id!r}, base_url=..., api_key=...)."
+        )

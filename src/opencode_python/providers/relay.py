@@ -13,10 +13,8 @@ from typing import Any, Protocol, TypeVar
 
 import httpx2
 
-from ..core.errors import BrokenStreamError, ProviderAuthError, ProviderError
+from ..core.errors import BrokenStreamError, ProviderError
 from .base import StreamEvent
-from .config import ProviderConfig
-from .guard import check_real_request
 from .retry import error_from_transport
 
 Chunk = TypeVar("Chunk", contravariant=True)
@@ -36,16 +34,6 @@ class WireStream(Protocol):
     def __aiter__(self) -> AsyncIterator[Any]: ...
 
     async def close(self) -> None: ...
-
-
-def check_ready(config: ProviderConfig, base_url: str, *, missing_key: bool) -> None:
-    """Refuse before any network I/O: blocked real requests, or no key where one is needed."""
-    check_real_request(config.provider_id, base_url)
-    if missing_key:
-        raise ProviderAuthError(
-            f"No API key for {config.display_name}. {config.missing_key_message()}",
-            provider_id=config.provider_id,
-        )
 
 
 async def relay(

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-import httpx2
-
 from ..core.errors import (
     BrokenStreamError,
     ConfigError,
@@ -150,6 +148,8 @@ def error_from_transport(
 
     ``timed_out`` is set by adapters whose client wrapped the timeout in its own class.
     """
+    import httpx2  # the adapters' transport; imported with them, not with the policy
+
     chain: list[BaseException] = []
     current: BaseException | None = error
     while current is not None and current not in chain:
@@ -157,8 +157,9 @@ def error_from_transport(
         current = current.__cause__ or current.__context__
     if timed_out or any(isinstance(e, httpx2.TimeoutException) for e in chain):
         return ProviderConnectionError(
-            f"The request to {provider_id} at {base_url} timed out. "
-            "Trying again may help; check the network if it keeps happening.",
+            f"The request to {provider_id} at {base_url} timed out "
+            f"({'the stream stalled' if during_stream else 'no answer'}). Trying again may "
+            f"help; for a slow model raise providers.{provider_id}.read_timeout.",
             provider_id=provider_id,
         )
     if during_stream and any(isinstance(e, httpx2.RemoteProtocolError) for e in chain):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from ..agents.builtin import DEFAULT_AGENT
 from ..agents.delegation import DelegationLimits
 from ..agents.manager import AgentManager, AgentRun
 from ..agents.markdown import agent_dirs
+from ..agents.models import LOCAL_DEFAULT_MODEL, ModelChooser
 from ..agents.orchestrator import AgentOrchestrator
 from ..agents.registry import AgentRegistry
 from ..agents.result import AgentResult
@@ -27,6 +29,7 @@ from ..context.builder import ContextBuilder
 from ..core import events as ev
 from ..core.errors import ConfigError, OpenCodeError
 from ..core.events import Event, EventBus
+from ..core.ids import new_id
 from ..core.models import (
     Approval,
     MemoryEntry,
@@ -36,6 +39,7 @@ from ..core.models import (
     ToolExecution,
     now_ms,
 )
+from ..core.tasks import TaskScope
 from ..core.version import VERSION
 from ..memory.embedders import APIEmbedder, LocalEmbedder, MemoryEmbedder, default_embedder
 from ..memory.manager import MemoryManager
@@ -46,31 +50,25 @@ from ..permissions.rules import from_config
 from ..providers.base import Provider
 from ..providers.catalog import cost_of
 from ..providers.config import ProviderConfig
-from ..providers.local_provider import MODEL_ID as LOCAL_MODEL_ID
 from ..providers.registry import ProviderRegistry
 from ..providers.retry import RetryPolicy
 from ..skills.loader import SkillLoader
 from ..skills.tool import SkillTool
-from ..storage.base import Store
+from ..storage.contract import Store
 from ..storage.paths import database_path
 from ..storage.project import ProjectInfo
-from ..storage.sqlite import SQLiteStore
 from ..storage.store import SessionStorage
-from ..tools.builtin import default_tools
 from ..tools.executor import ToolExecutionManager
 from ..tools.framework import QuestionCallback, Tool, ToolRegistry
+from ..tools.tracker import ToolExecutionTracker
 from .callbacks import CallbackHub, NotificationCallback, ProgressCallback
 from .config import SDKConfig
 from .io import IOHandler
 from .lifecycle import Hook, SessionLifecycle
 
-# Used when no model is configured: the first provider whose key is in the environment,
-# else the small model that runs in this process, offline (the `local` extra).
-ENV_DEFAULT_MODELS = (
-    ("ANTHROPIC_API_KEY", "anthropic/claude-sonnet-4-5"),
-    ("OPENAI_API_KEY", "openai/gpt-4.1-mini"),
-)
-LOCAL_DEFAULT_MODEL = f"local/{LOCAL_MODEL_ID}"
+__all__ = ["LOCAL_DEFAULT_MODEL", "OpenCodeAsyncClient"]
+
+log = logging.getLogger(__name__)
 
 PERMISSION_ENV = "OPENCODE_PERMISSION"
 
@@ -80,7 +78,8 @@ class OpenCodeAsyncClient:
 
     Works with no arguments: storage goes to the platform data dir, the project is the
     current directory. Use it as ``async with OpenCodeAsyncClient(config) as client``
-    or call ``close()`` when done.
+    or call ``close()`` when done. A client that is never closed still lets the process
+    exit with everything it stored committed.
     """
 
     def __init__(self, config: SDKConfig | None = None, *, store: Store | None = None) -> None:
@@ -98,7 +97,10 @@ class OpenCodeAsyncClient:
         self.executor = ToolExecutionManager(
             self.tools, timeout=self.config.tool_timeout, permissions=self.permissions
         )
-        self._question_handler: QuestionCallback | None = None
+        self.models = ModelChooser(
+            self.providers, configured=self.config.model, small=self.config.small_model
+        )
+        self._tasks = TaskScope()
         self._callbacks = CallbackHub(
             self.events,
             progress=self.config.enable_progress,
@@ -114,7 +116,7 @@ class OpenCodeAsyncClient:
         self._runtime: AgentRuntime | None = None
         self._orchestrator: AgentOrchestrator | None = None
         self._memory: MemoryManager | None = None
-        self._file_config: OpenCodeFileConfig = OpenCodeFileConfig()
+        self._history = ToolExecutionTracker()
         self._open_lock = asyncio.Lock()
         self._closed = False
 
@@ -133,12 +135,12 @@ class OpenCodeAsyncClient:
         await self.close()
 
     async def close(self) -> None:
-        """Abort running prompts, close providers and the store. Safe to call twice."""
+        """Stop what runs (runs end as aborted, their open parts finished), then close
+        the providers, then the store. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
-        if self._runtime is not None:
-            self._runtime.abort_all()
+        await self._tasks.aclose()
         await self.providers.aclose()
         if self._store is not None and self._owns_store:
             await self._store.close()
@@ -150,16 +152,29 @@ class OpenCodeAsyncClient:
             return self._storage
         async with self._open_lock:
             if self._storage is None:
-                await self._open()
+                await self._open_or_undo()
         assert self._storage is not None
         return self._storage
+
+    async def _open_or_undo(self) -> None:
+        """Open, or leave nothing open: a broken config must not leave the store open."""
+        try:
+            await self._open()
+        except BaseException:
+            if self._store is not None and self._owns_store:
+                await self._store.close()
+                self._store = None
+            raise
 
     async def _open(self) -> None:
         """Open the store and load the project's configuration, agents and skills."""
         db_path = await asyncio.to_thread(database_path, self.config.storage_path)
         if self._store is None:
+            from ..storage.sqlite import SQLiteStore  # the embedded default, loaded on open
+
             self._store = SQLiteStore(db_path)
         await self._store.open()
+        await self._recover(self._store)
         storage = SessionStorage(store=self._store, project_dir=self.config.resolved_project_dir)
         project = await storage.project()
         worktree = Path(project.worktree) if project.worktree else None
@@ -169,7 +184,7 @@ class OpenCodeAsyncClient:
         )
         self._apply_file_config(loaded.config)
         self.permissions.store = self._store
-        self.executor.tracker.store = self._store
+        self._history.store = self._store
         self.executor.output_dir = db_path.parent / "tool-output"
         self.agents.store = self._store
         await self.agents.load()
@@ -187,7 +202,7 @@ class OpenCodeAsyncClient:
             self._store,
             project_id=project.id,
             embedder=self._embedder(),
-            summarizer=self._summarizer,
+            summarizer=_summarizer_factory(self.models, self.agents, self.providers),
             retention=self.config.memory_retention,
         )
         context = ContextBuilder(
@@ -209,13 +224,12 @@ class OpenCodeAsyncClient:
             manager=self.manager,
             settings=RuntimeSettings(
                 max_steps=self.config.max_steps,
-                small_model=self.config.small_model or loaded.config.small_model,
                 generate_titles=self.config.generate_titles,
                 delegation=self.config.delegation,
             ),
-            resolve_model=self.resolve_model,
-            retry=lambda: self.retry,
-            ask_user=lambda: self._question_handler,
+            models=self.models,
+            retry=self.retry,
+            tasks=self._tasks,
             memory=self._memory,
         )
         self._orchestrator = AgentOrchestrator(self._runtime)
@@ -223,9 +237,26 @@ class OpenCodeAsyncClient:
         self._project = project
         self._storage = storage
 
+    @staticmethod
+    async def _recover(store: Store) -> None:
+        """Close, as interrupted, what processes that died left unfinished."""
+        recovery = await store.recover_interrupted()
+        if recovery.messages or recovery.parts:
+            sessions = {m.session_id for m in recovery.messages} | {
+                p.session_id for p in recovery.parts
+            }
+            log.warning(
+                "closed %d message(s) and %d part(s) in %d session(s) that a stopped "
+                "process left unfinished, as interrupted",
+                len(recovery.messages),
+                len(recovery.parts),
+                len(sessions),
+            )
+
     def _apply_file_config(self, file_config: OpenCodeFileConfig) -> None:
         """opencode.json under SDKConfig: a field set in code wins over the file."""
-        self._file_config = file_config
+        self.models.configured = self.config.model or file_config.model
+        self.models.small = self.config.small_model or file_config.small_model
         for provider_id, settings in file_config.provider.items():
             if provider_id not in self.config.providers:
                 self.providers.register(ProviderConfig(provider_id=provider_id, **settings))
@@ -242,6 +273,8 @@ class OpenCodeAsyncClient:
         chosen = self.config.builtin_tools
         if chosen is False:
             return
+        from ..tools.builtin import default_tools  # loaded on open, not with the package
+
         extra: list[Tool] = [
             SkillTool(skills),
             MemorySearchTool(memory),
@@ -268,15 +301,6 @@ class OpenCodeAsyncClient:
         provider_id, _, model = choice.partition("/")
         settings = self.config.providers.get(provider_id) or ProviderConfig(provider_id=provider_id)
         return APIEmbedder(settings, model)
-
-    def _summarizer(self) -> MemorySummarizer:
-        """Summaries and facts use the small model if one is set, else the default."""
-        name = self.config.small_model or self._file_config.small_model or self.resolve_model()
-        provider, info = self.providers.resolve_model(name)
-        prompt = self.agents.get("summary").prompt or ""
-        return MemorySummarizer(
-            provider, info.model_id, prompt, cost_of=lambda usage: cost_of(info, usage)
-        )
 
     @property
     def memory(self) -> MemoryManager:
@@ -393,7 +417,7 @@ class OpenCodeAsyncClient:
 
     def on_question(self, handler: QuestionCallback) -> None:
         """Let ``handler(questions)`` answer the ``question`` tool: one answer each."""
-        self._question_handler = handler
+        self.executor.ask_user = handler
 
     async def list_approvals(self, agent: str | None = None) -> list[Approval]:
         """The ``always`` approvals stored for this project (optionally one agent's)."""
@@ -412,7 +436,7 @@ class OpenCodeAsyncClient:
     ) -> list[ToolExecution]:
         """The session's most recent tool executions, oldest first."""
         await self._ready()
-        return await self.executor.tracker.history(session_id, tool=tool, limit=limit)
+        return await self._history.history(session_id, tool=tool, limit=limit)
 
     def on_progress(self, callback: ProgressCallback) -> None:
         """Call ``callback(current, message)`` at each step and tool of a run."""
@@ -448,7 +472,9 @@ class OpenCodeAsyncClient:
         """Delete a session with its messages and parts (aborting a run on it first)."""
         storage = await self._ready()
         self.abort(session_id)
-        await storage.delete_session(session_id)
+        assert self._runtime is not None
+        async with self._runtime.session_lock(session_id):  # the aborted run ends first
+            await storage.delete_session(session_id)
         await self.events.publish(
             ev.SESSION_DELETED, {"session_id": session_id}, session_id=session_id
         )
@@ -480,19 +506,7 @@ class OpenCodeAsyncClient:
         """The ``provider/model`` a run will use: argument, agent, config, opencode.json,
         the default provider's model, a provider key in the environment, and last the
         local model (``local/smollm2-135m``, offline; needs the ``local`` extra)."""
-        name = (
-            model
-            or (agent.model if agent else None)
-            or self.config.model
-            or self._file_config.model
-            or self.providers.default_model
-        )
-        if name:
-            return name
-        for env_var, env_model in ENV_DEFAULT_MODELS:
-            if os.environ.get(env_var):
-                return env_model
-        return LOCAL_DEFAULT_MODEL
+        return self.models.resolve(model, agent)
 
     async def _ready_runtime(self) -> AgentRuntime:
         await self._ready()
@@ -506,14 +520,21 @@ class OpenCodeAsyncClient:
         *,
         model: str | None = None,
         agent: Agent | str | None = None,
+        wait: bool = True,
     ) -> AgentResult:
         """Run ``message`` with ``agent`` (default: build) until it is done.
 
-        Failures of the model call are in ``result.error`` (the session keeps what was
-        stored); configuration mistakes raise before anything is stored.
+        One run per session at a time: this waits for a run already in progress on the
+        session, or with ``wait=False`` raises ``SessionBusyError``. Failures of the
+        model call are in ``result.error`` (the session keeps what was stored);
+        configuration mistakes raise before anything is stored.
         """
         runtime = await self._ready_runtime()
-        return await runtime.execute_agent(agent or DEFAULT_AGENT, session_id, message, model=model)
+        return await self._tasks.run(
+            runtime.execute_agent(
+                agent or DEFAULT_AGENT, session_id, message, model=model, wait=wait
+            )
+        )
 
     async def execute_agent(
         self,
@@ -525,7 +546,9 @@ class OpenCodeAsyncClient:
         """Run a registered agent in a stored session. ``options`` may set model,
         temperature, top_p, steps or prompt for this run; other keys are provider options."""
         runtime = await self._ready_runtime()
-        return await runtime.execute_agent(agent_name, session_id, user_message, options=options)
+        return await self._tasks.run(
+            runtime.execute_agent(agent_name, session_id, user_message, options=options)
+        )
 
     async def stream(
         self,
@@ -535,22 +558,33 @@ class OpenCodeAsyncClient:
         model: str | None = None,
         agent: Agent | str | None = None,
     ) -> AsyncIterator[Event | AgentResult]:
-        """Run like ``prompt`` and yield each event of the run as it happens, then the result."""
+        """Run like ``prompt`` and yield each event of the run as it happens, then the
+        result. Leaving the loop early aborts the run."""
         runtime = await self._ready_runtime()
-        runner, context = await runtime.prepare(
-            agent or DEFAULT_AGENT, session_id, model=model, user_message=message
-        )
+        run_id = new_id("task")
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         sessions = {session_id}  # the run's own, and its subagents' as they start
+        mine = False  # a run already on the session is not ours: skip its events
 
         def forward(event: Event) -> None:
-            if event.session_id in sessions:
+            nonlocal mine
+            if event.session_id not in sessions:
+                return
+            if event.type == ev.RUN_STARTED and event.session_id == session_id:
+                mine = event.data.get("run_id") == run_id
+            if mine:
                 if event.type == ev.TASK_STARTED:
                     sessions.add(event.data["child_session_id"])
                 queue.put_nowait(event)
+            if event.type == ev.RUN_FINISHED and event.data.get("run_id") == run_id:
+                mine = False
 
         unsubscribe = self.events.subscribe("*", forward)
-        task = asyncio.create_task(runtime.run(runner, context, message))
+        task = self._tasks.spawn(
+            runtime.execute_agent(
+                agent or DEFAULT_AGENT, session_id, message, model=model, run_id=run_id
+            )
+        )
         task.add_done_callback(lambda _: queue.put_nowait(None))
         try:
             while (item := await queue.get()) is not None:
@@ -559,7 +593,7 @@ class OpenCodeAsyncClient:
         finally:
             unsubscribe()
             if not task.done():
-                runner.abort()
+                task.cancel()
                 await asyncio.wait({task})
 
     def abort(self, session_id: str) -> bool:
@@ -573,7 +607,7 @@ class OpenCodeAsyncClient:
     async def compact_session(self, session_id: str, *, model: str | None = None) -> bool:
         """Summarise the session's history now (the summary replaces older turns)."""
         runtime = await self._ready_runtime()
-        return await runtime.compact_session(session_id, model=model)
+        return await self._tasks.run(runtime.compact_session(session_id, model=model))
 
     async def archive_session(self, session_id: str) -> Session:
         """Mark a session archived (kept, but done with)."""
@@ -625,6 +659,22 @@ class OpenCodeAsyncClient:
 
     def on_session_compacted(self, hook: Hook) -> None:
         self.lifecycle.add("on_session_compacted", hook)
+
+
+def _summarizer_factory(
+    models: ModelChooser, agents: AgentRegistry, providers: ProviderRegistry
+) -> Callable[[], MemorySummarizer]:
+    """Summaries and facts use the small model if one is set, else the default (built
+    when first needed, so a model registered after opening is used)."""
+
+    def summarizer() -> MemorySummarizer:
+        provider, info = providers.resolve_model(models.small_model())
+        prompt = agents.get("summary").prompt or ""
+        return MemorySummarizer(
+            provider, info.model_id, prompt, cost_of=lambda usage: cost_of(info, usage)
+        )
+
+    return summarizer
 
 
 def _env_permission() -> list[PermissionRule]:

@@ -33,7 +33,7 @@ class SDKConfig(BaseModel):
     subagents, wall time and cost (unlimited by default).
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     storage_path: Path | None = None
     project_dir: Path | None = None

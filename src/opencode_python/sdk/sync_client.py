@@ -155,8 +155,11 @@ class OpenCodeSyncClient:
         *,
         model: str | None = None,
         agent: Agent | str | None = None,
+        wait: bool = True,
     ) -> AgentResult:
-        return self._run(self.client.prompt(session_id, message, model=model, agent=agent))
+        return self._run(
+            self.client.prompt(session_id, message, model=model, agent=agent, wait=wait)
+        )
 
     def stream(
         self,

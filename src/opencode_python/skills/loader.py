@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.errors import ConfigError
@@ -50,7 +49,7 @@ class Skill(BaseModel):
     """One loaded skill. ``content`` is the body without frontmatter; ``directory`` is
     where the files it mentions (``scripts/``, ``reference/``) are."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     description: str
@@ -258,6 +257,8 @@ def _parse_yaml(frontmatter: str) -> dict[str, Any]:
     (``description: Use when: ...``), invalid YAML that Claude Code accepts, is read as
     plain text, as OpenCode does."""
     try:
+        import yaml  # only when there is a skill to read
+
         data = yaml.safe_load(frontmatter)
     except yaml.YAMLError as exc:
         problem = " ".join(str(exc).split())

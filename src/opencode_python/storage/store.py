@@ -14,11 +14,18 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 from ..core.ids import new_id
-from ..core.models import Message, MessageWithParts, Session, TextPart, now_ms
-from .base import Store
+from ..core.models import (
+    Message,
+    MessageTime,
+    MessageWithParts,
+    Session,
+    TextPart,
+    TokenUsage,
+    now_ms,
+)
+from .contract import Store, UsageCharge, WriteBatch
 from .paths import database_path
 from .project import ProjectInfo, resolve_project
-from .sqlite import SQLiteStore
 
 Role = Literal["user", "assistant"]
 _ROLES: tuple[Role, ...] = ("user", "assistant")
@@ -72,6 +79,8 @@ class SessionStorage:
         async with self._lock:
             if self._store is None:
                 path = await asyncio.to_thread(database_path, self._base_dir)
+                from .sqlite import SQLiteStore  # the embedded default
+
                 store = SQLiteStore(path)
                 await store.open()
                 self._store = store
@@ -161,16 +170,25 @@ class SessionStorage:
     # messages ----------------------------------------------------------------------
 
     async def add_message(self, session_id: str, role: Role, content: str) -> str:
-        """Store a ``role`` message holding ``content`` as one text part; its id."""
+        """Store a finished ``role`` message holding ``content`` as one text part; its id.
+
+        The message, its part and the session's update go in one transaction.
+        """
         if role not in _ROLES:
             raise ValueError(f"role must be 'user' or 'assistant', not {role!r}")
         store = await self._get_store()
-        session = await store.get_session(session_id)
-        message = Message(session_id=session_id, role=role)
-        await store.save_message(message)
-        await store.save_part(TextPart(session_id=session_id, message_id=message.id, text=content))
-        session.time.updated = max(now_ms(), session.time.updated)
-        await store.update_session(session)
+        now = now_ms()
+        message = Message(
+            session_id=session_id,
+            role=role,
+            time=MessageTime(created=now, completed=now),
+            finish="stop" if role == "assistant" else None,
+        )
+        part = TextPart(session_id=session_id, message_id=message.id, text=content)
+        part.time.end = now
+        # A zero charge moves the session's time.updated: adding a message is an update.
+        nothing = UsageCharge(session_id, TokenUsage(), 0.0)
+        await store.write(WriteBatch(messages=[message], parts=[part], charges=[nothing]))
         return message.id
 
     async def get_messages(

@@ -68,11 +68,12 @@ class ScriptedToolCall:
 class Fault:
     """A failure to play instead of (or in the middle of) a turn.
 
-    Build one with ``Fault.status`` (an HTTP error response) or ``Fault.cut`` (a stream
-    that stops early), the failures an agent loop has to survive.
+    Build one with ``Fault.status`` (an HTTP error response), ``Fault.cut`` (a stream
+    that stops early), ``Fault.hang`` (no answer at all) or ``Fault.stall`` (a stream
+    that goes silent), the failures an agent loop has to survive.
     """
 
-    kind: Literal["status", "cut"]
+    kind: Literal["status", "cut", "hang", "stall"]
     status_code: int = 200
     retry_after: float | None = None
     body: dict[str, Any] | None = None
@@ -97,6 +98,19 @@ class Fault:
         if after_chunks < 0:
             raise ValueError(f"Fault.cut needs after_chunks >= 0, got {after_chunks}")
         return cls("cut", after_chunks=after_chunks, abrupt=abrupt)
+
+    @classmethod
+    def hang(cls) -> Fault:
+        """Accept the request and never answer: no status, no headers, no body."""
+        return cls("hang")
+
+    @classmethod
+    def stall(cls, after_chunks: int) -> Fault:
+        """Start a 200 stream, send ``after_chunks`` events, then go silent with the
+        connection left open, as a provider that stopped generating."""
+        if after_chunks < 0:
+            raise ValueError(f"Fault.stall needs after_chunks >= 0, got {after_chunks}")
+        return cls("stall", after_chunks=after_chunks)
 
 
 @dataclass(slots=True)

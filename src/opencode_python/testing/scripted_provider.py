@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from ..core.errors import (
     BrokenStreamError,
     ProviderAuthError,
+    ProviderConnectionError,
     ProviderError,
     ProviderRequestError,
     ProviderUnavailableError,
@@ -71,12 +72,19 @@ class ScriptedProvider:
         if fault is not None and fault.kind == "status":
             raise self._status_error(fault)
         events = self._events(turn)
-        if fault is not None:  # a cut
-            events = events[: fault.after_chunks]
+        if fault is not None:  # a cut, a hang or a stall
+            events = [] if fault.kind == "hang" else events[: fault.after_chunks]
         for sent, event in enumerate(events):
             if sent and turn.chunk_delay:
                 await asyncio.sleep(turn.chunk_delay)
             yield event
+        if fault is not None and fault.kind in ("hang", "stall"):
+            # In process there is no socket to time out: report what the network
+            # adapters report once their read timeout passes.
+            raise ProviderConnectionError(
+                f"Scripted {fault.kind}: the request to {self.id} timed out",
+                provider_id=self.id,
+            )
         if fault is not None:
             raise BrokenStreamError(
                 f"Scripted stream cut after {len(events)} events, before the model finished",

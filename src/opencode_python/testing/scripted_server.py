@@ -532,13 +532,19 @@ class ScriptedLLMServer:
         fault = turn.fault
         if fault is not None and fault.kind == "status":
             return self._status_fault(recorded, fmt, fault)
-        cut = fault if fault is not None and fault.kind == "cut" else None
+        if fault is not None and fault.kind == "hang":
+            await asyncio.Event().wait()  # until the client leaves or the server stops
+        cut = fault if fault is not None and fault.kind in ("cut", "stall") else None
         if body.get("stream") is True:
             events, closing = fmt.stream_events(turn, body, number)
             events = events[: cut.after_chunks] if cut is not None else events + closing
             return StreamingResponse(
                 self._stream(
-                    recorded, events, turn.chunk_delay, drop=cut is not None and cut.abrupt
+                    recorded,
+                    events,
+                    turn.chunk_delay,
+                    drop=cut is not None and cut.kind == "cut" and cut.abrupt,
+                    stall=cut is not None and cut.kind == "stall",
                 ),
                 media_type="text/event-stream",
                 headers={"cache-control": "no-cache"},
@@ -546,7 +552,13 @@ class ScriptedLLMServer:
         message = _dumps(fmt.message(turn, body, number)).encode()
         if cut is not None:  # not streaming: half the body, then the stream stops
             return StreamingResponse(
-                self._stream(recorded, [message[: len(message) // 2]], 0.0, drop=cut.abrupt),
+                self._stream(
+                    recorded,
+                    [message[: len(message) // 2]],
+                    0.0,
+                    drop=cut.kind == "cut" and cut.abrupt,
+                    stall=cut.kind == "stall",
+                ),
                 media_type="application/json",
             )
         recorded.finished = time.monotonic()
@@ -564,10 +576,16 @@ class ScriptedLLMServer:
         return JSONResponse(body, code, headers=headers)
 
     async def _stream(
-        self, recorded: RecordedRequest, chunks: list[bytes], chunk_delay: float, *, drop: bool
+        self,
+        recorded: RecordedRequest,
+        chunks: list[bytes],
+        chunk_delay: float,
+        *,
+        drop: bool,
+        stall: bool = False,
     ) -> AsyncIterator[bytes]:
         """Send each chunk in a write of its own, ``chunk_delay`` apart; ``drop`` then
-        closes the connection without ending the HTTP body."""
+        closes the connection without ending the HTTP body, ``stall`` goes silent."""
         last = len(chunks) - 1
         for index, chunk in enumerate(chunks):
             if index and chunk_delay:
@@ -577,5 +595,7 @@ class ScriptedLLMServer:
             yield chunk
         if not chunks:
             recorded.finished = time.monotonic()
+        if stall:
+            await asyncio.Event().wait()  # until the client leaves or the server stops
         if drop:
             raise _CutConnection("Fault.cut: dropping the connection")

@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar, overload
 
-import griffe
 from pydantic import BaseModel, ConfigDict, PydanticUserError, ValidationError, create_model
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 from pydantic_core import CoreSchema, PydanticSerializationError, to_json
@@ -149,6 +148,8 @@ def _parse_docstring(text: str) -> tuple[str, dict[str, str]]:
     """The docstring's first paragraph, and each documented parameter's description."""
     if not text:
         return "", {}
+    import griffe  # a docstring parser, needed only when a tool is documented
+
     sections = griffe.Docstring(text).parse(
         "auto",
         method="max_sections",  # the heuristics miss a Sphinx field on the last line

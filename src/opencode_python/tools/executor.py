@@ -1,7 +1,8 @@
-"""Runs tool calls: validate, check permission and loops, run, truncate, record.
+"""Runs tool calls: validate, check permission and loops, run, truncate.
 
-Every failure becomes an ``error`` outcome with a message written for the model, so a
-bad call never crashes the loop: the model reads what was wrong and tries again.
+Every failure becomes an outcome with a message written for the model, so a bad call
+never crashes the loop: the model reads what was wrong and tries again. The executor
+records nothing itself; the run's recorder stores each outcome, refusals included.
 """
 
 from __future__ import annotations
@@ -9,34 +10,49 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
-from ..core.errors import AbortedError, PermissionDeniedError, ToolArgumentsError, ToolError
-from ..core.models import PermissionRule
+from ..core.errors import AbortedError, PermissionDeniedError, ToolArgumentsError
+from ..core.models import PermissionRule, RefusalReason
 from ..permissions.gate import PermissionGate, PermissionRequest
 from ..permissions.rules import permission_key
 from .doom_loop import DoomLoopDetector, canonical_call
-from .framework import Tool, ToolContext, ToolRegistry, ToolResult
-from .tracker import ToolExecutionTracker
+from .framework import QuestionCallback, Tool, ToolContext, ToolRegistry, ToolResult
 from .truncation import truncate_output
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 log = logging.getLogger(__name__)
 
 
+OutcomeStatus = Literal["completed", "error", "refused"]
+
+
 @dataclass(slots=True)
 class ToolOutcome:
-    """The result of one call: ``result`` when completed, ``error`` text when not."""
+    """The result of one call: ``result`` when completed, ``error`` text when not.
 
-    status: Literal["completed", "error"]
+    ``refused`` means the call never ran (or, for a permission a running tool asked
+    for, was stopped by it); ``reason`` says why, for the audit log.
+    """
+
+    status: OutcomeStatus
     input: dict[str, Any] = field(default_factory=dict)
     result: ToolResult | None = None
     error: str | None = None
+    reason: RefusalReason | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Approved:
+    """A call that passed every check and may run now."""
+
+    tool: Tool
+    args: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -49,14 +65,13 @@ class CallScope:
     previous_calls: Sequence[tuple[str, str]] = ()
 
 
-StartHook = Callable[[dict[str, Any]], Awaitable[None]]
-
-
 class ToolExecutionManager:
-    """Executes calls against the registry it is given.
+    """Executes calls against the registry it is given. It stores nothing and calls
+    nothing back: every method returns what happened, and the caller records it.
 
-    ``execute_call`` is the full pipeline the agent loop uses: validate arguments →
-    permission → doom-loop check → run with timeout and abort → truncate → record.
+    ``check`` validates arguments, asks permission and catches doom loops; ``run``
+    runs an approved call with timeout and abort and truncates its output;
+    ``execute_call`` is both, for calls that need no start record (nested calls).
     """
 
     def __init__(
@@ -65,16 +80,17 @@ class ToolExecutionManager:
         *,
         timeout: float | None = None,
         permissions: PermissionGate | None = None,
-        tracker: ToolExecutionTracker | None = None,
         output_dir: Path | None = None,
         doom_loop: DoomLoopDetector | None = None,
+        ask_user: QuestionCallback | None = None,
     ) -> None:
         self.registry = registry
         self.timeout = timeout
         self.permissions = permissions or PermissionGate(auto_confirm=True)
-        self.tracker = tracker or ToolExecutionTracker()
         self.output_dir = output_dir
         self.doom_loop = doom_loop or DoomLoopDetector()
+        self.ask_user = ask_user
+        """Answers the ``question`` tool (and ``ToolContext.ask_user``) for the app."""
         self._validators: dict[tuple[str, int], Draft202012Validator] = {}
 
     def parse_arguments(self, tool_id: str, raw: str | dict[str, Any]) -> dict[str, Any]:
@@ -82,23 +98,7 @@ class ToolExecutionManager:
 
         Raises ``ToolArgumentsError`` with a message the model can act on.
         """
-        if isinstance(raw, dict):
-            args = raw
-        else:
-            text = raw.strip() or "{}"
-            try:
-                args = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ToolArgumentsError(
-                    f"The arguments for tool {tool_id!r} are not valid JSON ({exc.msg} at "
-                    f"position {exc.pos}). Call the tool again with a JSON object that "
-                    "matches its schema."
-                ) from None
-        if not isinstance(args, dict):
-            raise ToolArgumentsError(
-                f"The arguments for tool {tool_id!r} must be a JSON object, got "
-                f"{type(args).__name__}. Call the tool again with an object."
-            )
+        args = raw if isinstance(raw, dict) else decode_arguments(tool_id, raw)
         validator = self._validator(tool_id)
         if validator is not None:
             errors = sorted(validator.iter_errors(args), key=lambda e: list(e.path))
@@ -111,6 +111,9 @@ class ToolExecutionManager:
         return args
 
     def _validator(self, tool_id: str) -> Draft202012Validator | None:
+        from jsonschema import Draft202012Validator  # loaded with the first call
+        from jsonschema.exceptions import SchemaError
+
         schema = self.registry.get_metadata(tool_id).parameters
         key = (tool_id, id(schema))
         validator = self._validators.get(key)
@@ -124,27 +127,48 @@ class ToolExecutionManager:
             self._validators[key] = validator
         return validator
 
-    def unknown_tool_message(self, tool_id: str) -> str:
-        known = ", ".join(sorted(m.id for m in self.registry.list())) or "none"
-        return f"Unknown tool {tool_id!r}. Available tools: {known}."
-
-    async def execute(
-        self, tool_id: str, raw_arguments: str | dict[str, Any], ctx: ToolContext
-    ) -> ToolOutcome:
-        """Parse, validate and run one call. Cancellation propagates to the caller."""
-        if tool_id not in self.registry:
-            return ToolOutcome("error", error=self.unknown_tool_message(tool_id))
-        try:
-            args = self.parse_arguments(tool_id, raw_arguments)
-        except ToolArgumentsError as exc:
-            return ToolOutcome("error", error=str(exc))
-        return await self.run(tool_id, args, ctx)
-
-    async def run(self, tool_id: str, args: dict[str, Any], ctx: ToolContext) -> ToolOutcome:
-        """Run a call whose arguments were already parsed and validated."""
+    async def check(
+        self,
+        tool_id: str,
+        raw_arguments: str | dict[str, Any] | ToolArgumentsError,
+        ctx: ToolContext,
+        scope: CallScope,
+    ) -> Approved | ToolOutcome:
+        """Every check a model's call must pass before it runs, in order: the tool exists
+        and is offered, the arguments parse and match the schema, the rules allow it
+        (asking the approver on ``ask``), and it is not a doom loop. Returns the approved
+        call, or a ``refused`` outcome whose error the model reads."""
         tool = self.registry.get(tool_id)
         if tool is None:
-            return ToolOutcome("error", args, error=self.unknown_tool_message(tool_id))
+            return _refused("unknown_tool", self._refusal(tool_id, ctx.agent, scope))
+        if scope.offered is not None and tool_id not in scope.offered:
+            return _refused("not_offered", self._refusal(tool_id, ctx.agent, scope))
+        try:
+            if isinstance(raw_arguments, ToolArgumentsError):
+                raise raw_arguments
+            args = self.parse_arguments(tool_id, raw_arguments)
+        except ToolArgumentsError as exc:
+            return _refused("invalid_arguments", str(exc))
+        self._wire(ctx, scope)
+        try:
+            patterns = tool.permission_patterns(args, ctx)
+        except Exception as exc:  # a tool's permission_patterns failed on odd input
+            return _refused("invalid_arguments", f"{type(exc).__name__}: {exc}", args)
+        try:
+            await ctx.ask(permission_key(tool_id), patterns, {"input": args})
+        except PermissionDeniedError as exc:
+            return _refused(exc.reason, str(exc), args)
+        try:
+            await self._check_doom_loop(tool_id, args, ctx, scope)
+        except PermissionDeniedError as exc:
+            return _refused("doom_loop", str(exc), args)
+        return Approved(tool, args)
+
+    async def run(self, call: Approved, ctx: ToolContext) -> ToolOutcome:
+        """Run an approved call with the timeout, and cut long output (saved whole).
+        Never raises but for cancellation."""
+        tool, args = call.tool, call.args
+        name = tool.id or ctx.tool
         try:
             if self.timeout is None:
                 result = await tool.execute(args, ctx)
@@ -152,20 +176,21 @@ class ToolExecutionManager:
                 result = await asyncio.wait_for(tool.execute(args, ctx), self.timeout)
         except TimeoutError:
             return ToolOutcome(
-                "error", args, error=f"Tool {tool_id!r} timed out after {self.timeout:g} s."
+                "error", args, error=f"Tool {name!r} timed out after {self.timeout:g} s."
             )
         except AbortedError:
             return ToolOutcome("error", args, error="Tool execution was aborted.")
-        except PermissionDeniedError as exc:
-            return ToolOutcome("error", args, error=str(exc))
+        except PermissionDeniedError as exc:  # a permission the running tool asked for
+            return ToolOutcome("refused", args, error=str(exc), reason=exc.reason)
         except Exception as exc:
             return ToolOutcome("error", args, error=f"{type(exc).__name__}: {exc}")
         if not isinstance(result, ToolResult):
             return ToolOutcome(
                 "error",
                 args,
-                error=f"Tool {tool_id!r} returned {type(result).__name__}, not a ToolResult.",
+                error=f"Tool {name!r} returned {type(result).__name__}, not a ToolResult.",
             )
+        result.output = self._truncate(tool, result.output, ctx)
         return ToolOutcome("completed", args, result=result)
 
     async def execute_call(
@@ -174,51 +199,17 @@ class ToolExecutionManager:
         raw_arguments: str | dict[str, Any],
         ctx: ToolContext,
         scope: CallScope,
-        *,
-        on_start: StartHook | None = None,
     ) -> ToolOutcome:
-        """Run one model call through every check. Never raises but for cancellation.
-
-        ``on_start(args)`` runs once the call passed its checks, just before the tool.
-        """
-        tool = self.registry.get(tool_id)
-        if tool is None or (scope.offered is not None and tool_id not in scope.offered):
-            return ToolOutcome("error", error=self._refusal(tool_id, ctx.agent, scope))
-        try:
-            args = self.parse_arguments(tool_id, raw_arguments)
-        except ToolArgumentsError as exc:
-            return ToolOutcome("error", error=str(exc))
-        self._wire(ctx, scope)
-        try:
-            patterns = tool.permission_patterns(args, ctx)
-            await ctx.ask(permission_key(tool_id), patterns, {"input": args})
-            await self._check_doom_loop(tool_id, args, ctx, scope)
-        except PermissionDeniedError as exc:
-            return ToolOutcome("error", args, error=str(exc))
-        except Exception as exc:  # a tool's permission_patterns failed on odd input
-            return ToolOutcome("error", args, error=f"{type(exc).__name__}: {exc}")
-        if on_start is not None:
-            await on_start(args)
-        record = await self.tracker.started(tool_id, args, ctx)
-        try:
-            outcome = await self.run(tool_id, args, ctx)
-        except asyncio.CancelledError:
-            await self.tracker.finished(record, status="error", error="aborted")
-            raise
-        result = outcome.result
-        if result is not None:
-            result.output = self._truncate(tool, result.output, ctx)
-        await self.tracker.finished(
-            record,
-            status=outcome.status,
-            title=result.title if result else None,
-            output=result.output if result else None,
-            error=outcome.error,
-        )
-        return outcome
+        """``check`` then ``run``: one call through every step. Never raises but for
+        cancellation."""
+        checked = await self.check(tool_id, raw_arguments, ctx, scope)
+        if isinstance(checked, ToolOutcome):
+            return checked
+        return await self.run(checked, ctx)
 
     def _wire(self, ctx: ToolContext, scope: CallScope) -> None:
-        """Give the context its ``ask`` and ``call_tool``, bound to this call's scope."""
+        """Give the context its ``ask``, bound to this call's rules, and the app's
+        question handler."""
 
         async def ask(permission: str, patterns: list[str], metadata: dict[str, Any]) -> None:
             request = PermissionRequest(
@@ -232,16 +223,9 @@ class ToolExecutionManager:
             )
             await self.permissions.check(request, scope.rules, project_id=scope.project_id)
 
-        async def call_tool(tool_id: str, args: dict[str, Any]) -> ToolResult:
-            nested = replace(ctx, call_id=f"{ctx.call_id}:{tool_id}", tool=tool_id)
-            inner = replace(scope, previous_calls=())
-            outcome = await self.execute_call(tool_id, args, nested, inner)
-            if outcome.result is None:
-                raise ToolError(outcome.error or f"tool {tool_id!r} failed")
-            return outcome.result
-
         ctx._on_ask = ask
-        ctx._on_call_tool = call_tool
+        if ctx._on_question is None:
+            ctx._on_question = self.ask_user
 
     async def _check_doom_loop(
         self, tool_id: str, args: dict[str, Any], ctx: ToolContext, scope: CallScope
@@ -275,6 +259,31 @@ class ToolExecutionManager:
             name_hint=f"{tool.id or 'tool'}_{ctx.call_id}",
         )
         return cut.text
+
+
+def decode_arguments(tool_id: str, raw: str) -> dict[str, Any]:
+    """The JSON object a model wrote as a call's arguments (empty text is ``{}``).
+
+    Raises ``ToolArgumentsError`` with a message the model can act on.
+    """
+    try:
+        args = json.loads(raw.strip() or "{}")
+    except json.JSONDecodeError as exc:
+        raise ToolArgumentsError(
+            f"The arguments for tool {tool_id!r} are not valid JSON ({exc.msg} at "
+            f"position {exc.pos}). Call the tool again with a JSON object that "
+            "matches its schema."
+        ) from None
+    if not isinstance(args, dict):
+        raise ToolArgumentsError(
+            f"The arguments for tool {tool_id!r} must be a JSON object, got "
+            f"{type(args).__name__}. Call the tool again with an object."
+        )
+    return args
+
+
+def _refused(reason: RefusalReason, error: str, args: dict[str, Any] | None = None) -> ToolOutcome:
+    return ToolOutcome("refused", args or {}, error=error, reason=reason)
 
 
 def _describe(path: Any, message: str) -> str:

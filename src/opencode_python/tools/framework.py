@@ -19,7 +19,7 @@ from ..providers.base import ToolSchema
 
 if TYPE_CHECKING:
     from ..core.models import MessageWithParts
-    from ..storage.base import Store
+    from ..storage.contract import Store
 
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 

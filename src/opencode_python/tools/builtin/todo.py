@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from ...core.errors import ToolError
-from ...storage.base import Store
+from ...storage.contract import Store
 from ..framework import Tool, ToolContext, ToolResult
 
 STATE_NAMESPACE: Final = "todos"

@@ -10,16 +10,17 @@ import asyncio
 import base64
 import codecs
 import re
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
-import httpx2
-from bs4 import BeautifulSoup
-from markdownify import ATX, MarkdownConverter
 from pydantic import BaseModel, Field
 
 from ...core.errors import ToolError
 from ..framework import Tool, ToolAttachment, ToolContext, ToolResult
+
+if TYPE_CHECKING:  # the HTTP client and the HTML parsers load on the first fetch
+    import httpx2
+    from bs4 import BeautifulSoup
 
 MAX_RESPONSE_BYTES: Final = 5 * 1024 * 1024
 DEFAULT_TIMEOUT_S: Final = 30
@@ -90,6 +91,8 @@ class WebFetchTool(Tool):
         if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
             raise ToolError(f"The URL must start with http:// or https://, got {params.url!r}.")
         timeout = params.timeout or DEFAULT_TIMEOUT_S
+        import httpx2
+
         try:
             async with asyncio.timeout(timeout):
                 response, body = await _fetch(params.url, params.format)
@@ -136,6 +139,8 @@ async def _fetch(url: str, fmt: str) -> tuple[httpx2.Response, bytes]:
 
     No client timeout: the caller's ``asyncio.timeout`` bounds the whole fetch.
     """
+    import httpx2
+
     headers = {
         "User-Agent": USER_AGENT,
         "Accept": _ACCEPT[fmt],
@@ -178,6 +183,8 @@ def _too_large(url: str) -> str:
 
 
 def _content_soup(html: str) -> BeautifulSoup:
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(html, "html.parser")
     for element in soup(_NOT_CONTENT):
         element.decompose()
@@ -186,6 +193,8 @@ def _content_soup(html: str) -> BeautifulSoup:
 
 def html_to_markdown(html: str) -> str:
     """The page's content as Markdown (scripts, styles and the ``<head>`` left out)."""
+    from markdownify import ATX, MarkdownConverter
+
     converter = MarkdownConverter(heading_style=ATX, bullets="-")
     markdown = converter.convert_soup(_content_soup(html))
     return re.sub(r"\n{3,}", "\n\n", markdown).strip()

@@ -1,0 +1,58 @@
+"""``RunDeps``: everything a run uses and never changes, fixed when the run is prepared."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ...context.compaction import Compacted
+from ...core.models import MessageWithParts, PermissionRule, Session, TokenUsage
+from ...providers.base import Provider, ToolSchema
+from ...providers.retry import RetryPolicy
+from ...tools.executor import ToolExecutionManager
+from ..agent import Agent
+from ..delegation import DelegationNode
+
+
+class Compaction(Protocol):
+    """Shrinks a history that filled the context: prunes old tool output and, if that
+    is not enough, summarises it. Stores nothing; the run records what it returns."""
+
+    async def __call__(self, history: Sequence[MessageWithParts]) -> Compacted: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunDeps:
+    """The session, agent, model, tools and limits of one run.
+
+    ``tools`` is the agent's view (only what its rules allow, as it is described to
+    it); ``rules`` are evaluated for every call. ``abort`` is the run's stop signal,
+    which long tools watch through ``ToolContext.abort``.
+    """
+
+    session: Session
+    agent: Agent
+    provider: Provider
+    model_id: str
+    executor: ToolExecutionManager
+    delegation: DelegationNode
+    tools: tuple[ToolSchema, ...] = ()
+    system: tuple[str, ...] = ()
+    rules: tuple[PermissionRule, ...] = ()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_steps: int = 50
+    max_output_tokens: int | None = None
+    cost_of: Callable[[TokenUsage], float] = lambda usage: 0.0
+    usable_context: int | None = None
+    compact: Compaction | None = None
+    abort: asyncio.Event = field(default_factory=asyncio.Event)
+    offered: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "offered", frozenset(t.name for t in self.tools))
+
+    @property
+    def model(self) -> str:
+        return f"{self.provider.id}/{self.model_id}"

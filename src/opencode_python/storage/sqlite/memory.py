@@ -1,0 +1,242 @@
+"""Memories: rows with the columns filters test, an FTS5 index over their content, and
+the embedding as a float32 blob, for hybrid search."""
+
+from __future__ import annotations
+
+import array
+import json
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ...core.errors import NotFoundError
+from ...core.models import MemoryEntry, MemoryFilter, MemoryScope, now_ms
+from ..contract import MemoryVectors
+from .db import Db, marks
+
+_MEMORY_COLUMNS = (
+    "id, session_id, project_id, agent, scope, content, metadata, created, last_used, "
+    "use_count, embedder, dims, embedding"
+)
+_UPSERT_MEMORY = (
+    f"INSERT INTO memories ({_MEMORY_COLUMNS}) VALUES ({marks(13)}) "
+    "ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, "
+    "project_id = excluded.project_id, agent = excluded.agent, scope = excluded.scope, "
+    "content = excluded.content, metadata = excluded.metadata, created = excluded.created, "
+    "last_used = excluded.last_used, use_count = excluded.use_count, "
+    "embedder = excluded.embedder, dims = excluded.dims, embedding = excluded.embedding"
+)
+_SELECT_MEMORY = f"SELECT {_MEMORY_COLUMNS} FROM memories AS m"
+_SELECT_MEMORY_VECTORS = (
+    "SELECT id, scope, coalesce(session_id, ''), coalesce(agent, ''), created, metadata, "
+    "embedding FROM memories WHERE embedder = ? AND dims = ? "
+    "AND (project_id = ? OR scope = 'user') ORDER BY seq"
+)
+_KEYWORD_SEARCH = (
+    "SELECT m.id, bm25(memories_fts) AS rank FROM memories_fts "
+    "JOIN memories AS m ON m.seq = memories_fts.rowid "
+    "WHERE memories_fts MATCH ? AND {where} ORDER BY rank LIMIT ?"
+)
+# Words too common to say what a memory is about; matching them would rank most of the
+# table. Dropped from keyword queries unless the query has nothing else.
+# fmt: off
+_STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "did", "do", "does", "for",
+    "from", "had", "has", "have", "how", "i", "if", "in", "is", "it", "its", "me", "my",
+    "not", "of", "on", "or", "our", "so", "that", "the", "their", "them", "there", "these",
+    "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who",
+    "why", "will", "with", "you", "your",
+})
+# fmt: on
+_MAX_QUERY_TERMS = 32
+_WORD = re.compile(r"\w+")
+
+
+def _match_expression(query: str) -> str | None:
+    """The query's words as an FTS5 OR of quoted terms: user text never acts as syntax
+    (``AND``, ``*``, ``"``, ``NEAR`` are matched as plain words or dropped)."""
+    words = list(dict.fromkeys(_WORD.findall(query.lower())))
+    terms = [w for w in words if w not in _STOPWORDS] or words
+    if not terms:
+        return None
+    return " OR ".join(f'"{term}"' for term in terms[:_MAX_QUERY_TERMS])
+
+
+def _memory_where(filt: MemoryFilter) -> tuple[str, list[Any]]:
+    """SQL over ``memories AS m`` for what ``filt`` sees (see ``MemoryFilter``)."""
+    visible = ["(m.scope = 'project' AND m.project_id = ?)"]
+    params: list[Any] = [filt.project_id]
+    if filt.session_id is not None:
+        visible.append("(m.scope = 'session' AND m.project_id = ? AND m.session_id = ?)")
+        params += [filt.project_id, filt.session_id]
+    if filt.agent is not None:
+        visible.append("(m.scope = 'agent' AND m.project_id = ? AND m.agent = ?)")
+        params += [filt.project_id, filt.agent]
+    if filt.user:
+        visible.append("m.scope = 'user'")
+    clauses = ["(" + " OR ".join(visible) + ")"]
+    for key, value in filt.metadata.items():
+        clauses.append("json_extract(m.metadata, ?) = ?")
+        params += [f'$."{key}"', value]
+    if filt.since_ms is not None:
+        clauses.append("m.created >= ?")
+        params.append(filt.since_ms)
+    if filt.until_ms is not None:
+        clauses.append("m.created < ?")
+        params.append(filt.until_ms)
+    return " AND ".join(clauses), params
+
+
+def _pack_vector(vector: Sequence[float]) -> bytes:
+    packed = array.array("f", vector)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack_vector(blob: bytes) -> list[float]:
+    unpacked = array.array("f")
+    unpacked.frombytes(blob)
+    if sys.byteorder == "big":
+        unpacked.byteswap()
+    return unpacked.tolist()
+
+
+def _memory_row(entry: MemoryEntry) -> tuple[Any, ...]:
+    vector = entry.embedding
+    return (
+        entry.id,
+        entry.session_id,
+        entry.project_id,
+        entry.agent,
+        entry.scope,
+        entry.content,
+        json.dumps(entry.metadata),
+        entry.created,
+        entry.last_used,
+        entry.use_count,
+        entry.embedder,
+        None if vector is None else len(vector),
+        None if vector is None else _pack_vector(vector),
+    )
+
+
+def _memory_from_row(row: Sequence[Any]) -> MemoryEntry:
+    return MemoryEntry(
+        id=row[0],
+        session_id=row[1],
+        project_id=row[2],
+        agent=row[3],
+        scope=row[4],
+        content=row[5],
+        metadata=json.loads(row[6]),
+        created=row[7],
+        last_used=row[8],
+        use_count=row[9],
+        embedder=row[10],
+        embedding=None if row[12] is None else _unpack_vector(row[12]),
+    )
+
+
+def save(db: Db, entries: Sequence[MemoryEntry]) -> None:
+    """Insert or replace memories, several in one transaction."""
+    rows = [_memory_row(e) for e in entries]
+    if len(rows) == 1:
+        db.conn.execute(_UPSERT_MEMORY, rows[0])
+    elif rows:
+        with db.transaction() as conn:
+            conn.executemany(_UPSERT_MEMORY, rows)
+
+
+def get(db: Db, memory_id: str) -> MemoryEntry:
+    row = db.conn.execute(_SELECT_MEMORY + " WHERE id = ?", (memory_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(
+            f"memory {memory_id!r} not found in {db.path}; it may have been deleted or pruned"
+        )
+    return _memory_from_row(row)
+
+
+def delete(db: Db, memory_id: str) -> bool:
+    return bool(db.conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,)).rowcount)
+
+
+def list_(db: Db, filt: MemoryFilter, limit: int | None) -> list[MemoryEntry]:
+    where, params = _memory_where(filt)
+    sql = f"{_SELECT_MEMORY} WHERE {where} ORDER BY m.created DESC, m.id DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [_memory_from_row(row) for row in db.conn.execute(sql, params)]
+
+
+def keyword_search(db: Db, query: str, filt: MemoryFilter, limit: int) -> list[tuple[str, float]]:
+    expression = _match_expression(query)
+    if expression is None or limit <= 0:
+        return []
+    where, params = _memory_where(filt)
+    rows = db.conn.execute(_KEYWORD_SEARCH.format(where=where), [expression, *params, limit])
+    # bm25() is lower-is-better; flip it so every score in the SDK is higher-is-better.
+    return [(memory_id, -rank) for memory_id, rank in rows]
+
+
+def vectors(db: Db, project_id: str, embedder: str, dims: int) -> MemoryVectors:
+    rows = db.conn.execute(_SELECT_MEMORY_VECTORS, (embedder, dims, project_id)).fetchall()
+    blob = b"".join(row[6] for row in rows)
+    if sys.byteorder == "big":
+        swapped = array.array("f")
+        swapped.frombytes(blob)
+        swapped.byteswap()
+        blob = swapped.tobytes()
+    return MemoryVectors(
+        ids=[row[0] for row in rows],
+        scopes=[row[1] for row in rows],
+        session_ids=[row[2] for row in rows],
+        agents=[row[3] for row in rows],
+        created=[row[4] for row in rows],
+        metadata=[row[5] for row in rows],
+        dims=dims,
+        vectors=blob,
+    )
+
+
+def version(db: Db) -> int:
+    return int(db.conn.execute("SELECT version FROM memory_version").fetchone()[0])
+
+
+def touch(db: Db, memory_ids: Sequence[str]) -> None:
+    db.conn.execute(
+        "UPDATE memories SET last_used = ?, use_count = use_count + 1 "
+        f"WHERE id IN ({marks(len(memory_ids))})",
+        [now_ms(), *memory_ids],
+    )
+
+
+def prune(
+    db: Db,
+    scope: MemoryScope,
+    max_count: int | None,
+    max_age_ms: int | None,
+    project_id: str | None,
+) -> int:
+    where = "scope = ?"
+    params: list[Any] = [scope]
+    if project_id is not None:
+        where += " AND project_id = ?"
+        params.append(project_id)
+    deleted = 0
+    with db.transaction() as conn:
+        if max_age_ms is not None:
+            deleted += conn.execute(
+                f"DELETE FROM memories WHERE {where} AND coalesce(last_used, created) < ?",
+                [*params, now_ms() - max_age_ms],
+            ).rowcount
+        if max_count is not None:
+            deleted += conn.execute(
+                f"DELETE FROM memories WHERE seq IN (SELECT seq FROM memories WHERE {where} "
+                "ORDER BY coalesce(last_used, created) DESC, use_count DESC, seq DESC "
+                "LIMIT -1 OFFSET ?)",
+                [*params, max(max_count, 0)],
+            ).rowcount
+    return deleted

@@ -106,8 +106,9 @@ class Seen:
     usage_asked: bool
 
 
-def _serve(conn: Connection, steps: int, notes: str) -> None:
-    """The server process: answer requests by script; report what it saw on demand."""
+def _serve(conn: Connection, steps: int, notes: str, latency: float) -> None:
+    """The server process: answer requests by script, each after ``latency`` seconds (a
+    model's time to first token); report what it saw on demand."""
     from opencode_python.core.models import TokenUsage
     from opencode_python.testing import (
         RecordedRequest,
@@ -122,13 +123,13 @@ def _serve(conn: Connection, steps: int, notes: str) -> None:
         if "echo" in request.tool_names:
             if done < steps - 1:
                 call = ScriptedToolCall("echo", {"value": done})
-                return Turn(tool_calls=[call], usage=usage)
-            return Turn(text=ANSWER, usage=usage)
+                return Turn(tool_calls=[call], usage=usage, delay=latency)
+            return Turn(text=ANSWER, usage=usage, delay=latency)
         if "read" in request.tool_names:  # OpenCode
             if done < steps - 1:
                 call = ScriptedToolCall("read", {"filePath": str(Path(notes, f"note{done}.txt"))})
-                return Turn(tool_calls=[call], usage=usage)
-            return Turn(text=OPENCODE_ANSWER, usage=usage)
+                return Turn(tool_calls=[call], usage=usage, delay=latency)
+            return Turn(text=OPENCODE_ANSWER, usage=usage, delay=latency)
         return Turn(text="Bench run", usage=usage)  # a title or other side request
 
     with ScriptedLLMServer(responder=respond) as server:
@@ -157,11 +158,14 @@ def _serve(conn: Connection, steps: int, notes: str) -> None:
 class ServerProcess:
     """The scripted server in a child process, and a pipe to ask what it saw."""
 
-    def __init__(self, steps: int, notes: Path) -> None:
+    def __init__(self, steps: int, notes: Path, latency: float = 0.0) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_serve, args=(child, steps, str(notes)), name="scripted-server", daemon=True
+            target=_serve,
+            args=(child, steps, str(notes), latency),
+            name="scripted-server",
+            daemon=True,
         )
         self._process.start()
         child.close()
@@ -690,6 +694,14 @@ async def main() -> None:
         help='run OpenCode with "snapshot": false (it snapshots the worktree each step)',
     )
     parser.add_argument(
+        "--model-latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="the server waits this long before each answer, as a model does before its "
+        "first token (default 0: the client's own cost, with nothing to hide behind)",
+    )
+    parser.add_argument(
         "--only",
         nargs="+",
         metavar="SIDE",
@@ -708,7 +720,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="peers-") as scratch:
         root = Path(scratch)
         work = opencode_workspace(root, args.steps) if binary else root
-        server = ServerProcess(args.steps, work)
+        server = ServerProcess(args.steps, work, args.model_latency / 1000)
         try:
             async with contextlib.AsyncExitStack() as stack:
                 sides = await make_sides(stack, server.base_url, args.steps)

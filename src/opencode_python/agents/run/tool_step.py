@@ -34,11 +34,14 @@ async def tool_step(
     assert current is not None
     last = state.step >= deps.max_steps
     calls = _Calls(state, deps, recorder, len(step.calls))
-    earlier = list(state.calls)
-    async with asyncio.TaskGroup() as group:
-        for pending in step.calls:
-            group.create_task(calls.run(pending, list(earlier), last))
-            earlier.append(canonical_call(pending.call.name, _plain(pending.args)))
+    if len(step.calls) == 1:  # the common case needs no task of its own
+        await calls.run(step.calls[0], list(state.calls), last)
+    else:
+        earlier = list(state.calls)
+        async with asyncio.TaskGroup() as group:
+            for pending in step.calls:
+                group.create_task(calls.run(pending, list(earlier), last))
+                earlier.append(canonical_call(pending.call.name, _plain(pending.args)))
     for pending in step.calls:
         state.calls.append(canonical_call(pending.part.tool, pending.part.state.input))
         state.tools_used.append(pending.part.tool)

@@ -8,6 +8,7 @@ from typing import Any
 
 from opencode_python.core.errors import PermissionDeniedError
 from opencode_python.tools import ToolContext
+from opencode_python.tools.framework import PermissionCheck
 
 
 @dataclass
@@ -17,12 +18,12 @@ class Asks:
     deny: bool = False
     calls: list[tuple[str, list[str], dict[str, Any]]] = field(default_factory=list)
 
-    async def __call__(
-        self, permission: str, patterns: list[str], metadata: dict[str, Any]
-    ) -> None:
-        self.calls.append((permission, patterns, metadata))
+    async def __call__(self, check: PermissionCheck, metadata: dict[str, Any]) -> None:
+        self.calls.append((check.permission, list(check.patterns), metadata))
         if self.deny:
-            raise PermissionDeniedError(f"the user rejected {permission} for {patterns}")
+            raise PermissionDeniedError(
+                f"the user rejected {check.permission} for {check.patterns}"
+            )
 
 
 def make_ctx(root: Path, asks: Asks | None = None) -> ToolContext:

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from opencode_python.core.errors import PermissionDeniedError, ToolError
 from opencode_python.tools.builtin import bash
 from opencode_python.tools.builtin.bash import MAX_OUTPUT_CHARS, BashTool
-from opencode_python.tools.framework import ToolContext
+from opencode_python.tools.framework import PermissionCheck, ToolContext
 
 # A background sleep and a foreground one, each printing its pid first.
 TREE = "sleep 30 & echo bg:$!; sh -c 'echo fg:$$; exec sleep 30'; wait"
@@ -36,10 +36,10 @@ class Recorder:
     async def on_metadata(self, title: str | None, metadata: dict[str, Any]) -> None:
         self.metadata.append(metadata)
 
-    async def on_ask(self, permission: str, patterns: list[str], meta: dict[str, Any]) -> None:
-        self.asks.append((permission, patterns))
+    async def on_ask(self, check: PermissionCheck, meta: dict[str, Any]) -> None:
+        self.asks.append((check.permission, check.patterns))
         if self.deny:
-            raise PermissionDeniedError(f"{permission} refused")
+            raise PermissionDeniedError(f"{check.permission} refused")
 
     def context(self, project: Path) -> ToolContext:
         return ToolContext(
@@ -137,41 +137,64 @@ async def test_runs_in_the_working_dir_or_the_given_workdir(
         await BashTool().execute({"command": "pwd", "workdir": "nope"}, ctx)
 
 
-async def test_a_workdir_outside_the_project_asks_external_directory(tmp_path: Path) -> None:
+def checks(command: str, project: Path, **args: Any) -> list[tuple[str, list[str]]]:
+    ctx = Recorder().context(project)
+    found = BashTool().permission_checks({"command": command, **args}, ctx)
+    return [(check.permission, check.patterns) for check in found]
+
+
+def test_a_workdir_outside_the_project_asks_external_directory(tmp_path: Path) -> None:
     project, outside = tmp_path / "project", tmp_path / "outside"
     project.mkdir()
     outside.mkdir()
-    allowing = Recorder()
-    result = await BashTool().execute(
-        {"command": "pwd", "workdir": str(outside)}, allowing.context(project)
-    )
-    assert result.output == str(outside.resolve())
-    assert allowing.asks == [("external_directory", [f"{outside.resolve()}/*"])]
-
-    refusing = Recorder(deny=True)
-    with pytest.raises(PermissionDeniedError):
-        await BashTool().execute(
-            {"command": "touch made", "workdir": str(outside)}, refusing.context(project)
-        )
-    assert not (outside / "made").exists()
+    assert checks("pwd", project, workdir=str(outside)) == [
+        ("bash", ["pwd"]),
+        ("external_directory", [f"{outside.resolve()}/*"]),
+    ]
 
 
-async def test_path_arguments_outside_the_project_ask_once(tmp_path: Path) -> None:
+def test_paths_outside_the_project_ask_external_directory_once_per_directory(
+    tmp_path: Path,
+) -> None:
     project, outside = tmp_path / "project", tmp_path / "outside"
     project.mkdir()
     outside.mkdir()
     (outside / "notes.txt").write_text("hello\n")
-    recorder = Recorder()
-    command = f"cat {outside}/notes.txt && rm -f ../outside/gone.txt && mkdir -p build"
-    result = await BashTool().execute({"command": command}, recorder.context(project))
-    assert result.output == "hello"
-    assert recorder.asks == [("external_directory", [f"{outside.resolve()}/*"])]
+    (project / "link").symlink_to(outside)
+    (project / "secret").symlink_to(outside / "notes.txt")
+    command = f"cat {outside}/notes.txt && rm -f ../outside/gone.txt link/x && mkdir -p build"
+    assert checks(command, project)[1:] == [("external_directory", [f"{outside.resolve()}/*"])]
+    assert checks("cat secret", project)[1:] == [("external_directory", [f"{outside.resolve()}/*"])]
+    assert checks("wc -l < link/notes.txt", project)[1:] == [
+        ("external_directory", [f"{outside.resolve()}/*"])
+    ]
+    assert checks("rm -rf build; chmod 644 x 2>/dev/null", project)[1:] == []
+    assert checks("cd /etc && cat passwd", project)[1:] == [("external_directory", ["/etc/*"])]
 
-    inside = Recorder()
-    await BashTool().execute(
-        {"command": "rm -rf build; chmod 644 x 2>/dev/null"}, inside.context(project)
+
+def test_a_write_redirection_is_an_edit_of_its_target(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    assert checks("echo hi > out.txt 2>/dev/null; sort < in.txt >> 'sub dir/log'", project) == [
+        ("bash", ["echo hi", "sort"]),
+        ("edit", ["out.txt", "sub dir/log"]),
+    ]
+    assert checks("echo hi > ../escape.txt", project)[1:] == [
+        ("edit", [str((tmp_path / "escape.txt").resolve())]),
+        ("external_directory", [f"{tmp_path.resolve()}/*"]),
+    ]
+
+
+def test_what_the_checker_cannot_read_is_unsure(tmp_path: Path) -> None:
+    ctx = Recorder().context(tmp_path)
+    [check] = BashTool().permission_checks({"command": "$tool --flag"}, ctx)
+    assert check.unsure == ["a command name only known when it runs: $tool"]
+    [check] = BashTool().permission_checks({"command": "git status --short"}, ctx)
+    assert (check.patterns, check.always, check.unsure) == (
+        ["git status --short"],
+        ["git status *"],
+        [],
     )
-    assert inside.asks == []
 
 
 async def test_output_streams_into_metadata_while_running(
@@ -253,17 +276,12 @@ async def test_a_process_ignoring_sigterm_is_killed_after_the_grace(
 
 
 def test_each_command_of_a_chain_is_a_permission_subject(ctx: ToolContext) -> None:
-    tool = BashTool()
-    assert tool.permission_patterns({"command": "git status && rm -rf /"}, ctx) == [
-        "git status",
-        "rm -rf /",
-    ]
-    assert tool.permission_patterns({"command": "ls | head -3; echo $(whoami)"}, ctx) == [
-        "ls",
-        "head -3",
-        "echo $(whoami)",
-        "whoami",
-    ]
+    def commands(command: str) -> list[str]:
+        return BashTool().permission_checks({"command": command}, ctx)[0].patterns
+
+    assert commands("git status && rm -rf /") == ["git status", "rm -rf /"]
+    assert commands("ls | head -3; echo $(whoami)") == ["ls", "head -3", "whoami", "echo $(whoami)"]
+    assert commands("r''m -rf x; \\rm y") == ["rm -rf x", "rm y"]
 
 
 def test_schema_is_valid_and_bounds_the_timeout() -> None:

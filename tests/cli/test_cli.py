@@ -140,6 +140,7 @@ def test_run_asks_at_the_terminal_when_a_rule_says_ask(tmp_path: Path) -> None:
             timeout=30,
         )
         child.expect(r"wants \S*bash\S* on echo approved-run")
+        child.expect(r"always would allow: \S*echo \*")
         child.expect(r"allow once \(y\), always \(a\), reject \(n\)")
         child.sendline("y")
         child.expect("The command ran.")

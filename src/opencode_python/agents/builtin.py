@@ -11,62 +11,17 @@ from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
-from ..core.models import PermissionAction, PermissionRule
+from ..core.models import PermissionRule
 from ..permissions.rules import default_rules, from_config
 from . import prompts
 from .agent import Agent
+from .read_only import read_only_bash
 
 DEFAULT_AGENT: Final = "build"
 """The agent a run uses when none is named."""
 
 PLAN_FILES: Final = ".opencode/plans/*.md"
 """Where ``plan`` may write: one folder, so plans never land among the sources."""
-
-READ_ONLY_COMMANDS: Final[tuple[str, ...]] = (
-    "pwd",
-    "ls *",
-    "tree *",
-    "cat *",
-    "head *",
-    "tail *",
-    "wc *",
-    "file *",
-    "stat *",
-    "du *",
-    "which *",
-    "grep *",
-    "rg *",
-    "find *",
-    "git status *",
-    "git diff *",
-    "git log *",
-    "git show *",
-    "git blame *",
-    "git ls-files *",
-)
-"""Shell commands that only read, allowed to ``plan`` and ``explore``."""
-
-WRITING_FORMS: Final[tuple[str, ...]] = (
-    "*>*",  # output redirection: `cat a > b`
-    "find *-delete*",
-    "find *-exec*",  # also -execdir
-    "find *-ok*",  # also -okdir
-    "find *-fprint*",
-    "find *-fls*",
-    "rg *--pre*",  # runs a preprocessor command
-    "git *--output*",  # git diff/log/show --output=<file>
-)
-"""Forms of the read-only commands that write or run other programs; they override the
-allow list (they may also catch a harmless command, which then needs approval)."""
-
-
-def _bash(other: PermissionAction, writing: PermissionAction) -> dict[str, PermissionAction]:
-    """``bash`` rules: the read-only commands allowed, ``other`` for the rest, ``writing``
-    for the writing forms of the allowed commands."""
-    rules: dict[str, PermissionAction] = {"*": other}
-    rules.update(dict.fromkeys(READ_ONLY_COMMANDS, "allow"))
-    rules.update(dict.fromkeys(WRITING_FORMS, writing))
-    return rules
 
 
 def _default_exceptions() -> list[PermissionRule]:
@@ -102,7 +57,7 @@ def builtin_agents_by_name() -> dict[str, Agent]:
                 prompt=prompts.PLAN,
                 permission={
                     "edit": {"*": "deny", PLAN_FILES: "allow"},
-                    "bash": _bash("ask", "ask"),
+                    "bash": read_only_bash("ask"),
                     # general may edit; delegating to it would get round the rule above
                     "task": {"general": "deny"},
                 },
@@ -139,7 +94,7 @@ def builtin_agents_by_name() -> dict[str, Agent]:
                             "list": "allow",
                             "webfetch": "allow",
                             "websearch": "allow",
-                            "bash": _bash("deny", "deny"),
+                            "bash": read_only_bash("ask"),
                         }
                     ),
                     *_default_exceptions(),

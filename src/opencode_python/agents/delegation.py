@@ -119,23 +119,29 @@ class DelegationTree:
 
 @dataclass(frozen=True, slots=True)
 class DelegationNode:
-    """Where one run sits in its tree: its depth and the deny rules it inherited."""
+    """Where one run sits in its tree: its depth, and the rules of every run above it.
+
+    ``ceilings`` are the delegating runs' rule sets, root first. A call is checked
+    against the run's own rules and against each ceiling, and the strictest answer wins
+    (deny over ask over allow): a subagent can never do what its parent could not do
+    without asking, and what its parent must ask about, it asks about too.
+    """
 
     tree: DelegationTree
     depth: int = 0
-    inherited: tuple[PermissionRule, ...] = ()
+    ceilings: tuple[tuple[PermissionRule, ...], ...] = ()
 
     def child(self, rules: Sequence[PermissionRule]) -> DelegationNode:
-        """The node of a subagent of a run under ``rules`` (its inherited ones included):
-        one level deeper, inheriting every deny rule but the blanket one.
+        """The node of a subagent of a run under ``rules``: one level deeper, with those
+        rules as one more ceiling, all but the blanket deny.
 
         ``"*": "deny"`` is how an agent narrows its own tools to an allowlist: it says
         what that agent uses, not what must never happen. Inherited, it would leave the
         subagents of a supervisor that may only delegate no tools at all.
         """
-        denies = tuple(rule for rule in rules if rule.action == "deny" and not _blanket(rule))
-        return DelegationNode(self.tree, self.depth + 1, denies)
+        ceiling = tuple(rule for rule in rules if not _blanket(rule))
+        return DelegationNode(self.tree, self.depth + 1, (*self.ceilings, ceiling))
 
 
 def _blanket(rule: PermissionRule) -> bool:
-    return rule.permission == "*" and rule.pattern == "*"
+    return rule.permission == "*" and rule.pattern == "*" and rule.action == "deny"

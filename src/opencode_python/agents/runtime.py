@@ -160,9 +160,9 @@ class AgentRuntime:
 
         The memories most relevant to ``user_message`` go into the system prompt. A
         subagent's run gets its place in the delegation tree (``delegation``), whose
-        inherited deny rules come last so they win; ``extra_rules`` come before them and
-        ``only_tools`` narrows the tools offered. Without ``delegation`` the run is the
-        root of a new tree under the client's delegation limits.
+        ceilings (the delegating runs' rules) it can never exceed; ``extra_rules`` come
+        after its own and ``only_tools`` narrows the tools offered. Without
+        ``delegation`` the run is the root of a new tree under the client's limits.
         """
         chosen = _with_options(self.agents.get(agent) if isinstance(agent, str) else agent, options)
         session = await self.store.get_session(session_id)
@@ -177,7 +177,6 @@ class AgentRuntime:
                 session_rules=session.permission,
             ),
             *extra_rules,
-            *node.inherited,
         ]
         if node.depth >= node.tree.limits.max_depth:  # may not delegate any deeper
             rules.append(PermissionRule(permission="task", pattern="*", action="deny"))
@@ -187,7 +186,12 @@ class AgentRuntime:
                 session.id, user_message, limit=MEMORIES_PER_RUN, agent=chosen.name
             )
         context = await self.context.build_agent_context(
-            session, chosen, model=model_name, rules=rules, memories=memories
+            session,
+            chosen,
+            model=model_name,
+            rules=rules,
+            memories=memories,
+            ceilings=node.ceilings,
         )
         if only_tools is not None:
             context.tools = [t for t in context.tools if t.name in only_tools]

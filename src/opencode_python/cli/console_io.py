@@ -35,6 +35,11 @@ class ConsoleIO:
                 f" on {subjects}",
             )
         )
+        for reason in request.unsure:
+            self.console.print(Text.assemble(("  not understood: ", "red"), reason))
+        if request.always_patterns:
+            always = ", ".join(request.always_patterns)
+            self.console.print(Text.assemble(("  always would allow: ", "dim"), always))
         answer = await asyncio.to_thread(
             Prompt.ask,
             "allow once (y), always (a), reject (n)",

@@ -76,8 +76,11 @@ class ContextBuilder:
         model: str,
         rules: Sequence[PermissionRule] = (),
         memories: Sequence[Any] = (),
+        ceilings: Sequence[Sequence[PermissionRule]] = (),
     ) -> AgentContext:
-        """The context ``agent`` runs with in ``session``, under ``rules``."""
+        """The context ``agent`` runs with in ``session``, under ``rules`` (and, for a
+        subagent, under the ``ceilings`` of the runs above it: what any of them denies
+        is not offered)."""
         directory = Path(session.directory or self.project.directory)
         files = find_instruction_files(
             directory,
@@ -85,10 +88,15 @@ class ContextBuilder:
             extra=self.instructions,
             user_dir=self.user_dir,
         )
-        visible = ToolPermissionFilter(rules).is_visible
+        filters = [ToolPermissionFilter(r) for r in (rules, *ceilings)]
+
+        def visible(tool_id: str) -> bool:
+            return all(f.is_visible(tool_id) for f in filters)
 
         def allows(permission: str, subject: str) -> bool:
-            return evaluate(permission, subject, rules).action != "deny"
+            return all(
+                evaluate(permission, subject, r).action != "deny" for r in (rules, *ceilings)
+            )
 
         parts = [
             agent.prompt or DEFAULT_PROMPT,

@@ -26,6 +26,9 @@ from ..providers.base import (
 )
 
 INTERRUPTED_OUTPUT = "[Tool execution was interrupted before it finished]"
+#: What a call the model made without a tool name is called when the history is sent
+#: back: the APIs refuse an empty name, and the model reads why the call failed.
+UNNAMED_TOOL = "unnamed_tool"
 
 
 def to_chat_messages(messages: Iterable[MessageWithParts]) -> list[ChatMessage]:
@@ -68,7 +71,8 @@ def _assistant_messages(message: MessageWithParts) -> list[ChatMessage]:
             content.append(ReasoningBlock(part.text, dict(part.metadata)))
         elif isinstance(part, ToolPart):
             state = part.state
-            content.append(ToolCallBlock(part.call_id, part.tool, dict(state.input)))
+            name = part.tool or UNNAMED_TOOL
+            content.append(ToolCallBlock(part.call_id, name, dict(state.input)))
             if state.status == "completed":
                 images = [
                     ImageBlock(a.mime, a.url.partition(",")[2])
@@ -76,14 +80,12 @@ def _assistant_messages(message: MessageWithParts) -> list[ChatMessage]:
                     if a.mime.startswith("image/") and a.url.startswith("data:")
                 ]
                 results.append(
-                    ToolResultBlock(part.call_id, part.tool, state.output or "", images=images)
+                    ToolResultBlock(part.call_id, name, state.output or "", images=images)
                 )
             elif state.status == "error":
-                results.append(
-                    ToolResultBlock(part.call_id, part.tool, state.error or "error", True)
-                )
+                results.append(ToolResultBlock(part.call_id, name, state.error or "error", True))
             else:
-                results.append(ToolResultBlock(part.call_id, part.tool, INTERRUPTED_OUTPUT, True))
+                results.append(ToolResultBlock(part.call_id, name, INTERRUPTED_OUTPUT, True))
     out: list[ChatMessage] = []
     if content:
         out.append(ChatMessage("assistant", content))

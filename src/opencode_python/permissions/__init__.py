@@ -17,6 +17,7 @@ from .rules import (
     merge,
     permission_key,
 )
+from .urls import normalize_url
 from .wildcard import wildcard_match
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ __all__ = [
     "evaluate",
     "from_config",
     "merge",
+    "normalize_url",
     "permission_key",
     "split_commands",
     "wildcard_match",

@@ -17,14 +17,20 @@ from typing import Any, Literal
 from ..core.errors import PermissionDeniedError
 from ..core.models import Approval, PermissionRule
 from ..storage.contract import Store
-from .rules import Ruleset, default_rules, evaluate
+from .rules import Ruleset, allowed_outright, default_rules, evaluate
+from .wildcard import escape
 
 Reply = Literal["once", "always", "reject"]
 
 
 @dataclass(slots=True)
 class PermissionRequest:
-    """What an approver is asked: may ``agent`` use ``permission`` on ``patterns``?"""
+    """What an approver is asked: may ``agent`` use ``permission`` on ``patterns``?
+
+    ``always_patterns`` are the rules an ``always`` answer adds, exactly as they will be
+    stored: show them to the user before they agree. ``unsure`` lists what the tool
+    could not understand about the call (the reason it is asked at all, when it is).
+    """
 
     permission: str
     patterns: list[str]
@@ -34,6 +40,7 @@ class PermissionRequest:
     call_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     always_patterns: list[str] = field(default_factory=list)
+    unsure: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -114,24 +121,42 @@ class PermissionGate:
         return [*default_rules(), *self.config_rules, *agent_rules, *session_rules]
 
     async def check(
-        self, request: PermissionRequest, rules: Sequence[PermissionRule], *, project_id: str
+        self,
+        request: PermissionRequest,
+        rules: Sequence[PermissionRule],
+        *,
+        project_id: str,
+        ceilings: Sequence[Sequence[PermissionRule]] = (),
     ) -> None:
         """Return when every pattern is allowed; raise ``PermissionDeniedError`` otherwise.
 
-        The error's message is written for the model: it says what was refused and why.
+        ``ceilings`` are the rule sets of the runs that delegated to this one: each
+        pattern gets the strictest answer of ``rules`` and every ceiling, so a subagent
+        never widens what its parents may do. The error's message is written for the
+        model: it says what was refused and why.
         """
-        rules = [*rules, *await self.approvals(project_id, request.agent)]
+        approvals = await self.approvals(project_id, request.agent)
+        levels = [[*rules, *approvals], *([*c, *approvals] for c in ceilings)]
         asked: list[str] = []
-        for pattern in request.patterns:
-            rule = evaluate(request.permission, pattern, rules)
+        always: list[str] = []
+        for index, pattern in enumerate(request.patterns):
+            rule, inherited = _strictest(request.permission, pattern, levels)
             if rule.action == "deny":
                 raise PermissionDeniedError(
                     f"Permission denied: {request.permission} {pattern!r} is not allowed for "
-                    f"agent {request.agent!r} (rule {rule.permission} {rule.pattern!r} deny). "
+                    f"agent {request.agent!r} (rule {rule.permission} {rule.pattern!r} deny"
+                    f"{', from the agent that delegated to it' if inherited else ''}). "
                     "Do not retry this call; try another approach or ask the user."
                 )
             if rule.action == "ask":
                 asked.append(pattern)
+                always.append(_always_for(request, index))
+        if request.unsure and not all(
+            allowed_outright(request.permission, level) for level in levels
+        ):
+            # What could not be understood is never allowed by a pattern: ask about all.
+            asked = list(request.patterns)
+            always = [_always_for(request, index) for index in range(len(asked))]
         if not asked:
             return
         pending = PermissionRequest(
@@ -142,7 +167,8 @@ class PermissionGate:
             tool=request.tool,
             call_id=request.call_id,
             metadata=request.metadata,
-            always_patterns=request.always_patterns or asked,
+            always_patterns=_always_patterns(request, always),
+            unsure=request.unsure,
         )
         reply = await self._ask(pending)
         if reply.reply == "reject":
@@ -178,3 +204,39 @@ class PermissionGate:
                 reason="rejected",
             )
         return answer
+
+
+def _only(subject: str) -> str:
+    """The pattern an ``always`` stores for a subject: the subject alone, escaped. The
+    subject ``*`` (a tool that names no subjects) stands for every call of the tool."""
+    return subject if subject == "*" else escape(subject)
+
+
+_STRICTNESS = {"allow": 0, "ask": 1, "deny": 2}
+
+
+def _strictest(
+    permission: str, subject: str, levels: Sequence[Sequence[PermissionRule]]
+) -> tuple[PermissionRule, bool]:
+    """The deciding rule of the strictest level, and whether it came from a ceiling."""
+    decided = [evaluate(permission, subject, level) for level in levels]
+    index = max(range(len(decided)), key=lambda i: (_STRICTNESS[decided[i].action], -i))
+    return decided[index], index > 0
+
+
+def _always_for(request: PermissionRequest, index: int) -> str:
+    """The rule an ``always`` answer adds for ``request.patterns[index]``: the tool's
+    own (``git status *``) when it gave one per subject, else the subject matching only
+    itself."""
+    if len(request.always_patterns) == len(request.patterns):
+        return request.always_patterns[index]
+    return _only(request.patterns[index])
+
+
+def _always_patterns(request: PermissionRequest, per_subject: list[str]) -> list[str]:
+    """What ``always`` stores: one rule per asked subject, or the tool's whole list when
+    it gave rules that do not map onto its subjects one to one."""
+    given = request.always_patterns
+    if given and len(given) != len(request.patterns):
+        return list(given)
+    return list(dict.fromkeys(per_subject))

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from ..core.errors import ConfigError
 from ..core.models import PermissionAction, PermissionRule
+from .urls import normalize_url_pattern
 from .wildcard import wildcard_match
 
 Ruleset = list[PermissionRule]
@@ -69,6 +70,22 @@ def evaluate(permission: str, subject: str, *rulesets: Sequence[PermissionRule])
     return PermissionRule(permission=permission, pattern="*", action="ask")
 
 
+def allowed_outright(permission: str, *rulesets: Sequence[PermissionRule]) -> bool:
+    """Whether the rules allow ``permission`` on any subject at all: the last catch-all
+    rule for it (pattern ``*``) allows, and every rule after it allows too. Only then
+    may a call the tool could not fully understand go ahead without asking."""
+    rules = [
+        rule
+        for ruleset in rulesets
+        for rule in ruleset
+        if wildcard_match(rule.permission, permission)
+    ]
+    catch_all = max((i for i, rule in enumerate(rules) if rule.pattern == "*"), default=None)
+    if catch_all is None:
+        return False
+    return all(rule.action == "allow" for rule in rules[catch_all:])
+
+
 def _key_rules(key: object, entry: object) -> Ruleset:
     if not isinstance(key, str):
         raise ConfigError(f"permission keys must be strings; got {key!r}")
@@ -82,7 +99,9 @@ def _key_rules(key: object, entry: object) -> Ruleset:
                 raise ConfigError(f"{where}: patterns must be strings; got {pattern!r}")
             rules.append(
                 PermissionRule(
-                    permission=key, pattern=pattern, action=_action(action, f"{where}.{pattern}")
+                    permission=key,
+                    pattern=_pattern(key, pattern),
+                    action=_action(action, f"{where}.{pattern}"),
                 )
             )
         return rules
@@ -91,20 +110,28 @@ def _key_rules(key: object, entry: object) -> Ruleset:
     )
 
 
+def _pattern(permission: str, pattern: str) -> str:
+    """``webfetch`` patterns in the normal form URLs are checked in (see ``urls``)."""
+    return normalize_url_pattern(pattern) if permission == "webfetch" else pattern
+
+
 def _list_rule(index: int, item: object) -> PermissionRule:
     if isinstance(item, PermissionRule):
-        return item
-    try:
-        return PermissionRule.model_validate(item)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'rule'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise ConfigError(
-            f"permission[{index}] is not a rule ({problems}); expected "
-            f"{{'permission': str, 'pattern': str, 'action': one of {_ALLOWED}}}"
-        ) from None
+        rule = item
+    else:
+        try:
+            rule = PermissionRule.model_validate(item)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc']) or 'rule'}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise ConfigError(
+                f"permission[{index}] is not a rule ({problems}); expected "
+                f"{{'permission': str, 'pattern': str, 'action': one of {_ALLOWED}}}"
+            ) from None
+    pattern = _pattern(rule.permission, rule.pattern)
+    return rule if pattern == rule.pattern else rule.model_copy(update={"pattern": pattern})
 
 
 def _action(value: object, where: str) -> PermissionAction:

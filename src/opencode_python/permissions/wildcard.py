@@ -1,9 +1,11 @@
 """The wildcard patterns of permission rules.
 
 ``*`` matches any run of characters, ``/`` and newlines included; ``?`` matches exactly
-one character; everything else is literal, and the whole subject must match. A pattern
-ending in `` *`` also matches the bare command (``ls *`` matches ``ls`` and ``ls -la``,
-not ``lsof``). A leading ``~`` or ``$HOME`` stands for the home directory.
+one character; a backslash before ``*``, ``?``, ``\\``, ``~`` or ``$`` makes that
+character literal (``escape`` writes such a pattern); everything else is literal, and
+the whole subject must match. A pattern ending in `` *`` also matches the bare command
+(``ls *`` matches ``ls`` and ``ls -la``, not ``lsof``). A leading ``~`` or ``$HOME``
+stands for the home directory.
 """
 
 from __future__ import annotations
@@ -13,6 +15,15 @@ import re
 from functools import lru_cache
 
 _HOME_MARKERS = ("~", "$HOME")
+
+
+def escape(subject: str) -> str:
+    """A pattern that matches ``subject`` and nothing else (what an ``always`` answer
+    stores: approving a file named ``*.env`` must not approve every ``.env``)."""
+    escaped = subject.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+    if escaped.startswith(_HOME_MARKERS):
+        escaped = "\\" + escaped  # a literal ~ or $HOME, not the home directory
+    return escaped
 
 
 def wildcard_match(pattern: str, subject: str) -> bool:
@@ -46,14 +57,37 @@ def _glob(pattern: str) -> str:
     group, which is always right for stars (the earliest fit leaves the most room for the
     rest) and keeps matching near-linear even for patterns like ``*a*a*a*b`` on long input.
     """
-    first, *middle_and_last = re.split(r"\*+", pattern)
-    regex = _literal(first)
+    first, *middle_and_last = _between_stars(pattern)
+    regex = first
     if middle_and_last:
         *middle, last = middle_and_last
-        regex += "".join(f"(?>.*?{_literal(part)})" for part in middle)
-        regex += ".*" + _literal(last)
+        regex += "".join(f"(?>.*?{part})" for part in middle)
+        regex += ".*" + last
     return regex
 
 
-def _literal(text: str) -> str:
-    return ".".join(re.escape(part) for part in text.split("?"))
+_ESCAPABLE = frozenset("*?\\~$")
+
+
+def _between_stars(pattern: str) -> list[str]:
+    """The regexes of the runs between unescaped stars (``?`` as one character, an
+    escaped character as itself)."""
+    runs: list[str] = []
+    current: list[str] = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern) and pattern[index + 1] in _ESCAPABLE:
+            current.append(re.escape(pattern[index + 1]))
+            index += 2
+            continue
+        if char == "*":
+            runs.append("".join(current))
+            current = []
+            while index < len(pattern) and pattern[index] == "*":
+                index += 1
+            continue
+        current.append("." if char == "?" else re.escape(char))
+        index += 1
+    runs.append("".join(current))
+    return runs

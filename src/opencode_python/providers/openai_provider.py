@@ -330,15 +330,13 @@ class ChunkMapper:
             )
         events: list[StreamEvent] = []
         for _, pending in sorted(self._calls.items()):
-            if not pending.name:
-                raise BrokenStreamError(
-                    f"{provider_id} streamed a tool call without a name. Trying again may help.",
-                    provider_id=provider_id,
-                )
+            # A call without a name is still a call: the executor refuses it with a
+            # result the model reads, and the step's other calls run.
+            name = pending.name or ""
             call_id = pending.call_id or f"call_{secrets.token_hex(12)}"
             if not pending.started:
-                events.append(ToolCallStart(call_id, pending.name))
-            events.append(ToolCall(call_id, pending.name, pending.arguments or "{}"))
+                events.append(ToolCallStart(call_id, name))
+            events.append(ToolCall(call_id, name, pending.arguments or "{}"))
         reason = _FINISH.get(self._reason, "other")
         if self._calls and reason == "stop":
             reason = "tool_calls"  # some compatible servers say "stop" after tool calls

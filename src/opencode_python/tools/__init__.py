@@ -3,6 +3,7 @@
 from .decorator import FunctionTool, tool
 from .executor import CallScope, ToolExecutionManager, ToolOutcome
 from .framework import (
+    PermissionCheck,
     Question,
     Tool,
     ToolAttachment,
@@ -16,6 +17,7 @@ from .tracker import ToolExecutionTracker
 __all__ = [
     "CallScope",
     "FunctionTool",
+    "PermissionCheck",
     "Question",
     "Tool",
     "ToolAttachment",

@@ -18,11 +18,27 @@ Call = tuple[str, str]
 """A call as compared: the tool id and its arguments as canonical JSON."""
 
 
+#: Free text a model writes about a call (bash's and task's ``description``): varying it
+#: does not make a repeated call a different one.
+FREE_TEXT_FIELDS = frozenset({"description"})
+
+
 def canonical_call(tool: str, args: Mapping[str, Any]) -> Call:
-    """``(tool, args as JSON with sorted keys)``: equal arguments give equal calls."""
+    """``(tool, args as JSON with sorted keys)``: equal arguments give equal calls, and so
+    do arguments that differ only in whitespace or in a free-text ``description``."""
     return tool, json.dumps(
-        args, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        _plain(args), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items() if k not in FREE_TEXT_FIELDS}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return " ".join(value.split())
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..core.errors import AbortedError, PermissionDeniedError, ToolArgumentsError
 from ..core.models import PermissionRule, RefusalReason
 from ..permissions.gate import PermissionGate, PermissionRequest
-from ..permissions.rules import permission_key
 from .doom_loop import DoomLoopDetector, canonical_call
-from .framework import QuestionCallback, Tool, ToolContext, ToolRegistry, ToolResult
+from .framework import (
+    PermissionCheck,
+    QuestionCallback,
+    Tool,
+    ToolContext,
+    ToolRegistry,
+    ToolResult,
+)
 from .truncation import truncate_output
 
 if TYPE_CHECKING:
@@ -63,6 +69,8 @@ class CallScope:
     project_id: str = ""
     offered: frozenset[str] | None = None
     previous_calls: Sequence[tuple[str, str]] = ()
+    ceilings: Sequence[Sequence[PermissionRule]] = ()
+    """The delegating runs' rules, for a subagent: the strictest answer wins."""
 
 
 class ToolExecutionManager:
@@ -151,11 +159,12 @@ class ToolExecutionManager:
             return _refused("invalid_arguments", str(exc))
         self._wire(ctx, scope)
         try:
-            patterns = tool.permission_patterns(args, ctx)
-        except Exception as exc:  # a tool's permission_patterns failed on odd input
+            checks = tool.permission_checks(args, ctx)
+        except Exception as exc:  # a tool's permission checks failed on odd input
             return _refused("invalid_arguments", f"{type(exc).__name__}: {exc}", args)
         try:
-            await ctx.ask(permission_key(tool_id), patterns, {"input": args})
+            for permission in checks:
+                await ctx.ask(permission, metadata={"input": args})
         except PermissionDeniedError as exc:
             return _refused(exc.reason, str(exc), args)
         try:
@@ -211,17 +220,21 @@ class ToolExecutionManager:
         """Give the context its ``ask``, bound to this call's rules, and the app's
         question handler."""
 
-        async def ask(permission: str, patterns: list[str], metadata: dict[str, Any]) -> None:
+        async def ask(check: PermissionCheck, metadata: dict[str, Any]) -> None:
             request = PermissionRequest(
-                permission=permission,
-                patterns=patterns,
+                permission=check.permission,
+                patterns=list(check.patterns),
                 agent=ctx.agent,
                 session_id=ctx.session_id,
                 tool=ctx.tool or None,
                 call_id=ctx.call_id,
                 metadata=metadata,
+                always_patterns=list(check.always or []),
+                unsure=list(check.unsure),
             )
-            await self.permissions.check(request, scope.rules, project_id=scope.project_id)
+            await self.permissions.check(
+                request, scope.rules, project_id=scope.project_id, ceilings=scope.ceilings
+            )
 
         ctx._on_ask = ask
         if ctx._on_question is None:
@@ -244,6 +257,8 @@ class ToolExecutionManager:
     def _refusal(self, tool_id: str, agent: str, scope: CallScope) -> str:
         names = scope.offered if scope.offered is not None else {m.id for m in self.registry.list()}
         offered = ", ".join(sorted(names)) or "none"
+        if not tool_id.strip():
+            return f"The tool call had no tool name. Call one of these tools by name: {offered}."
         return (
             f"Tool {tool_id!r} is not available to agent {agent!r} here. "
             f"Available tools: {offered}."

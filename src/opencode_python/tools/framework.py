@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from ..core.errors import ConfigError, NotFoundError, ToolError
+from ..core.errors import ConfigError, NotFoundError, PermissionDeniedError, ToolError
+from ..permissions.rules import permission_key
 from ..providers.base import ToolSchema
 
 if TYPE_CHECKING:
@@ -44,7 +45,27 @@ class ToolResult:
 
 
 MetadataCallback = Callable[[str | None, dict[str, Any]], Awaitable[None]]
-AskCallback = Callable[[str, list[str], dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(slots=True, frozen=True)
+class PermissionCheck:
+    """One permission a call needs: ``permission`` on each of ``patterns`` (the call's
+    subjects: paths, commands, URLs).
+
+    ``always`` is what an ``always`` answer allows from then on, shown to the user before
+    they agree (default: each subject, escaped so that it matches only itself).
+    ``unsure`` says what the tool could not understand about the call (a shell construct
+    it cannot parse, say): the call is then asked, never allowed by a pattern, unless the
+    rules allow ``permission`` outright. Fail closed.
+    """
+
+    permission: str
+    patterns: list[str]
+    always: list[str] | None = None
+    unsure: list[str] = field(default_factory=list)
+
+
+AskCallback = Callable[[PermissionCheck, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -93,15 +114,30 @@ class ToolContext:
             await self._on_metadata(title, metadata or {})
 
     async def ask(
-        self, permission: str, patterns: list[str], metadata: dict[str, Any] | None = None
+        self,
+        permission: str | PermissionCheck,
+        patterns: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Check ``permission`` for ``patterns`` through the client's rules and approver.
+        """Check ``permission`` for ``patterns`` (or a whole ``PermissionCheck``) through
+        the client's rules and approver.
 
         Returns when allowed; raises ``PermissionDeniedError`` (which the model reads)
-        when a rule denies it or the user rejects it.
+        when a rule denies it or the user rejects it. Outside a run, with no rules to
+        check against, it refuses: a permission nobody can grant is not granted.
         """
-        if self._on_ask is not None:
-            await self._on_ask(permission, patterns, metadata or {})
+        check = (
+            permission
+            if isinstance(permission, PermissionCheck)
+            else PermissionCheck(permission, list(patterns or ["*"]))
+        )
+        if self._on_ask is None:
+            raise PermissionDeniedError(
+                f"Permission for {check.permission} cannot be checked outside a run "
+                "(this context has no rules), so it is refused.",
+                reason="rejected",
+            )
+        await self._on_ask(check, metadata or {})
 
     async def ask_user(self, questions: list[Question]) -> list[str]:
         """Ask the user through the app's question handler; one answer per question."""
@@ -153,6 +189,16 @@ class Tool(ABC):
         rules such as ``{"deploy": {"prod": "deny"}}`` can tell calls apart.
         """
         return ["*"]
+
+    def permission_checks(self, args: dict[str, Any], ctx: ToolContext) -> list[PermissionCheck]:
+        """Every permission a call needs, checked in order before it runs.
+
+        The default is the tool's key on ``permission_patterns``. Override when a call
+        needs more than one (``bash``: its commands, the files it redirects into, the
+        directories outside the project it names) or cannot be fully understood.
+        """
+        key = permission_key(ctx.tool or self.id)  # the id the call was registered under
+        return [PermissionCheck(key, self.permission_patterns(args, ctx))]
 
     def description_for(self, allows: Callable[[str, str], bool]) -> str:
         """What one agent is told about this tool; ``allows(permission, subject)`` is

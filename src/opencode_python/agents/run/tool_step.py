@@ -45,6 +45,7 @@ async def tool_step(
     for pending in step.calls:
         state.calls.append(canonical_call(pending.part.tool, pending.part.state.input))
         state.tools_used.append(pending.part.tool)
+    state.calls.extend(calls.nested)  # calls made through batch count as calls too
     usage = current.info.usage
     await finish_step(state, recorder)
     return compact_or(deps, usage, StepLimit() if last else CallModel())
@@ -83,6 +84,7 @@ class _Calls:
         self.deps = deps
         self.recorder = recorder
         self.running = count
+        self.nested: list[tuple[str, str]] = []  # calls tools made through ctx.call_tool
 
     async def run(self, pending: PendingCall, previous: list[tuple[str, str]], last: bool) -> None:
         part = pending.part
@@ -93,12 +95,13 @@ class _Calls:
                 part, ToolOutcome("refused", error=STEP_LIMIT_REFUSAL, reason="step_limit")
             )
             return
-        ctx = self._context(part)
+        ctx = self._context(part, previous)
         scope = CallScope(
             rules=deps.rules,
             project_id=deps.session.project_id,
             offered=deps.offered,
             previous_calls=previous,
+            ceilings=deps.delegation.ceilings,
         )
         checked = await deps.executor.check(part.tool, pending.args, ctx, scope)
         if isinstance(checked, ToolOutcome):
@@ -117,7 +120,7 @@ class _Calls:
         if self.running:  # others still run: keep this result safe now, not at step end
             await self.recorder.flush(wait=False)
 
-    def _context(self, part: ToolPart) -> ToolContext:
+    def _context(self, part: ToolPart, previous: list[tuple[str, str]]) -> ToolContext:
         deps, recorder = self.deps, self.recorder
         session = deps.session
 
@@ -144,7 +147,14 @@ class _Calls:
         async def call_tool(tool_id: str, args: dict[str, Any]) -> ToolResult:
             """A tool running another tool: every check applies, and the log keeps it."""
             nested = replace(ctx, call_id=f"{ctx.call_id}:{tool_id}", tool=tool_id)
-            scope = CallScope(rules=deps.rules, project_id=session.project_id, offered=deps.offered)
+            scope = CallScope(
+                rules=deps.rules,
+                project_id=session.project_id,
+                offered=deps.offered,
+                previous_calls=[*previous, *self.nested],  # the doom-loop check sees them
+                ceilings=deps.delegation.ceilings,
+            )
+            self.nested.append(canonical_call(tool_id, args))
             outcome = await deps.executor.execute_call(tool_id, args, nested, scope)
             record = ToolPart(
                 session_id=session.id,

@@ -42,7 +42,8 @@ from .filesystem import (
     unified_diff,
     write_text_file,
 )
-from .paths import check_external, display_path, resolve_path
+from .paths import check_external, display_path
+from .safe_open import checked_path, remove_file
 
 DESCRIPTION = """\
 Change files with a patch: add, delete, update and rename several files in one call.
@@ -354,7 +355,7 @@ class _Plan:
         return self.state[path]
 
     def apply(self, operation: FileOperation) -> None:
-        path = resolve_path(self.ctx, operation.path)
+        path = checked_path(self.ctx, operation.path)
         shown = display_path(self.ctx, path)
         if operation.kind == "add":
             if path.is_dir() or self.current(path) is not None:
@@ -373,7 +374,7 @@ class _Plan:
             self.changes.append(_Change("D", path, text, ""))
             return
         updated = apply_hunks(text, operation.hunks, shown)
-        target = resolve_path(self.ctx, operation.move_to) if operation.move_to else path
+        target = checked_path(self.ctx, operation.move_to) if operation.move_to else path
         if target != path:
             if target.is_dir() or self.current(target) is not None:
                 raise PatchError(
@@ -388,14 +389,14 @@ class _Plan:
         for path, text in self.state.items():
             if text is None:
                 if self.original[path] is not None:
-                    path.unlink()
+                    remove_file(path)
             elif text != self.original[path]:
                 write_text_file(path, text)
 
 
 def _touched(ctx: ToolContext, operations: list[FileOperation]) -> list[Path]:
     paths = [
-        resolve_path(ctx, name)
+        checked_path(ctx, name)
         for operation in operations
         for name in (operation.path, operation.move_to)
         if name

@@ -12,7 +12,6 @@ import asyncio
 import codecs
 import os
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -22,9 +21,10 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, Field
 
 from ...core.errors import ToolError
-from ...permissions import split_commands
-from ..framework import Tool, ToolContext, ToolResult
-from .paths import is_inside, project_root, resolve_path
+from ...permissions.bash_commands import prefix_pattern
+from ...permissions.shell import ShellAnalysis, analyze
+from ..framework import PermissionCheck, Tool, ToolContext, ToolResult
+from .paths import display_path, is_inside, project_root, resolve_path
 
 DEFAULT_TIMEOUT_MS: Final = 120_000
 MAX_TIMEOUT_MS: Final = 600_000
@@ -37,13 +37,6 @@ KILL_GRACE_S: Final = 2.0
 # processes that keep the pipe open do not hold the call up longer than this.
 DRAIN_S: Final = 0.2
 
-# Commands whose path arguments are checked against the project (as OpenCode does).
-_PATH_COMMANDS: Final = frozenset(
-    {"cd", "rm", "cp", "mv", "mkdir", "touch", "chmod", "chown", "cat"}
-)
-# Commands whose first operand is not a path (a mode, an owner).
-_FIRST_OPERAND_NOT_PATH: Final = frozenset({"chmod", "chown"})
-_REDIRECTION: Final = re.compile(r"^(\d*|&)[<>]")
 
 _Ending = Literal["exit", "timeout", "abort"]
 
@@ -99,16 +92,47 @@ class BashTool(Tool):
         return BashParams.model_json_schema()
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        """Every command of the line, so ``git status && rm -rf /`` is checked twice."""
+        """Every command the line will run, so ``git status && rm -rf /`` is checked twice."""
         command = str(args.get("command", ""))
-        return split_commands(command) or [command.strip()]
+        return [found.text for found in analyze(command).commands] or [command.strip()]
+
+    def permission_checks(self, args: dict[str, Any], ctx: ToolContext) -> list[PermissionCheck]:
+        """What the line will do, read with bash's grammar (see ``permissions.shell``):
+        ``bash`` on every command it runs, ``edit`` on every file it redirects into, and
+        ``external_directory`` for every place outside the project it names."""
+        command = str(args.get("command", ""))
+        analysis = analyze(command)
+        commands = analysis.commands
+        checks = [
+            PermissionCheck(
+                "bash",
+                [found.text for found in commands] or [command.strip()],  # as permission_patterns
+                always=[prefix_pattern(found.words) for found in commands] or None,
+                unsure=list(analysis.unknown),
+            )
+        ]
+        workdir = _workdir(ctx, args.get("workdir"))
+        places = [workdir, *(_resolve(workdir, d) for d in analysis.workdirs)]
+        redirected = [
+            (_resolve(p, r.target), r.write) for r in analysis.redirections for p in places
+        ]
+        written = [path for path, write in redirected if write]
+        if written:
+            edited = [display_path(ctx, path) for path in dict.fromkeys(written)]
+            checks.append(PermissionCheck("edit", edited))
+        named = [
+            _resolve(place, path) for path in _named_paths(analysis, places) for place in places
+        ]
+        outside = _outside_directories(ctx, [workdir, *named, *(path for path, _ in redirected)])
+        if outside:
+            checks.append(PermissionCheck("external_directory", outside))
+        return checks
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = BashParams.model_validate(args)
         workdir = resolve_path(ctx, params.workdir) if params.workdir else resolve_path(ctx, ".")
         if not workdir.is_dir():
             raise ToolError(f"The workdir {workdir} does not exist or is not a directory.")
-        await _check_external_paths(ctx, params.command, workdir)
 
         timeout_ms = params.timeout or DEFAULT_TIMEOUT_MS
         run = _ShellRun(ctx, params.description)
@@ -315,50 +339,32 @@ def _describe_exit(code: int) -> str:
     return f"Exit code: {code}"
 
 
-async def _check_external_paths(ctx: ToolContext, command: str, workdir: Path) -> None:
-    """Ask ``external_directory`` once for a workdir or path arguments outside the project.
+def _workdir(ctx: ToolContext, workdir: object) -> Path:
+    given = workdir if isinstance(workdir, str) and workdir else "."
+    return resolve_path(ctx, given)
 
-    Path arguments are read from ``cd``, ``rm``, ``cp``, ``mv``, ``mkdir``, ``touch``,
-    ``chmod``, ``chown`` and ``cat``; words with expansions or globs are not guessed at.
-    """
+
+def _resolve(directory: Path, path: str) -> Path:
+    """``path`` as bash would open it from ``directory`` (``~`` is the user's home)."""
+    candidate = Path(os.path.expanduser(path))
+    return (candidate if candidate.is_absolute() else directory / candidate).resolve()
+
+
+def _named_paths(analysis: ShellAnalysis, places: list[Path]) -> list[str]:
+    """The words of the line that may name a path: those the checker flagged (absolute,
+    ``~``, ``..``, directories moved into), every other argument with a ``/`` in it, and
+    every argument that is a symlink, since either may lead out of the project."""
+    words = [w for found in analysis.commands for w in found.words[1:]]
+    words += [w.partition("=")[2] for w in words if w.startswith("-") and "=" in w]
+    static = [w for w in words if w and not re.search(r"[$`*?\[]", w)]
+    linked = [w for w in static if "/" in w or any((p / w).is_symlink() for p in places)]
+    return list(dict.fromkeys([*analysis.paths, *linked]))
+
+
+def _outside_directories(ctx: ToolContext, paths: list[Path]) -> list[str]:
+    """The ``external_directory`` subjects for the paths outside the project."""
     root = project_root(ctx)
-    directories: dict[str, None] = {}
-    if not is_inside(workdir, root):
-        directories[str(workdir / "*")] = None
-    for path in _path_arguments(command, workdir):
-        if is_inside(path, root):
-            continue
-        directory = path if path.is_dir() else path.parent
-        directories[str(directory / "*")] = None
-    if directories:
-        patterns = list(directories)
-        await ctx.ask(
-            "external_directory",
-            patterns,
-            {"command": command, "workdir": str(workdir), "directories": patterns},
-        )
-
-
-def _path_arguments(command: str, workdir: Path) -> list[Path]:
-    paths: list[Path] = []
-    for line in split_commands(command):
-        try:
-            words = shlex.split(line)
-        except ValueError:
-            continue
-        if not words or words[0] not in _PATH_COMMANDS:
-            continue
-        operands: list[str] = []
-        for word in words[1:]:
-            if _REDIRECTION.match(word):
-                break
-            if not word.startswith("-"):
-                operands.append(word)
-        if words[0] in _FIRST_OPERAND_NOT_PATH:
-            operands = operands[1:]
-        for operand in operands:
-            if any(char in operand for char in "$`*?[{"):
-                continue
-            candidate = Path(os.path.expanduser(operand))
-            paths.append((candidate if candidate.is_absolute() else workdir / candidate).resolve())
-    return paths
+    directories = [
+        path if path.is_dir() else path.parent for path in paths if not is_inside(path, root)
+    ]
+    return [str(directory / "*") for directory in dict.fromkeys(directories)]

@@ -18,7 +18,8 @@ from .filesystem import (
     tool_schema,
     write_text_file,
 )
-from .paths import check_external, display_path, resolve_path
+from .paths import check_external, display_path
+from .safe_open import checked_path
 
 DESCRIPTION = """\
 Replace text in a file.
@@ -84,11 +85,11 @@ class EditTool(Tool):
         return tool_schema(EditParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [display_path(ctx, resolve_path(ctx, args["file_path"]))]
+        return [display_path(ctx, checked_path(ctx, args["file_path"]))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = EditParams.model_validate(args)
-        path = resolve_path(ctx, params.file_path)
+        path = checked_path(ctx, params.file_path)
         await check_external(ctx, path)
         return await asyncio.to_thread(self._edit, ctx, path, params)
 

@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
 from ...core.errors import ToolError
 from ..framework import ToolContext, ToolResult
 from .paths import display_path
+from .safe_open import open_checked, read_file, write_file
 
 JUNK_DIRS = frozenset(
     {
@@ -188,23 +189,32 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
 # --- walking -------------------------------------------------------------------------
 
 
-def scan_dir(directory: Path) -> list[os.DirEntry[str]]:
+class Entry(NamedTuple):
+    """One entry of a directory as a walk sees it: its name and what it is (unfollowed)."""
+
+    name: str
+    is_dir: bool
+    is_file: bool
+
+
+def scan_dir(directory: Path) -> list[Entry]:
     """The entries of a directory by name, without symlinks or junk directories.
 
     Symlinks are left out so that a walk never leaves the tree or loops (ripgrep does the
-    same). An unreadable directory has no entries.
+    same), and the directory is opened as checked (``safe_open``), so one swapped for a
+    symlink during the walk is refused rather than followed. An unreadable directory has
+    no entries.
     """
+    kept: list[Entry] = []
     try:
-        with os.scandir(directory) as entries:
-            kept = [
-                entry
-                for entry in entries
-                if not entry.is_symlink()
-                and not (entry.name in JUNK_DIRS and entry.is_dir(follow_symlinks=False))
-            ]
+        with open_checked(directory, os.O_DIRECTORY) as fd, os.scandir(fd) as entries:
+            for entry in entries:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if not entry.is_symlink() and not (entry.name in JUNK_DIRS and is_dir):
+                    kept.append(Entry(entry.name, is_dir, entry.is_file(follow_symlinks=False)))
     except OSError:
         return []
-    return sorted(kept, key=lambda entry: entry.name)
+    return sorted(kept)
 
 
 def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
@@ -215,10 +225,10 @@ def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
         subdirs: list[tuple[Path, str]] = []
         for entry in scan_dir(directory):
             relative = f"{prefix}{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                subdirs.append((Path(entry.path), relative + "/"))
-            elif entry.is_file(follow_symlinks=False):
-                yield relative, Path(entry.path)
+            if entry.is_dir:
+                subdirs.append((directory / entry.name, relative + "/"))
+            elif entry.is_file:
+                yield relative, directory / entry.name
         stack.extend(reversed(subdirs))
 
 
@@ -255,7 +265,8 @@ def not_found(ctx: ToolContext, path: Path, what: str = "File") -> ToolError:
             "does not exist either)"
         )
     try:
-        names = [entry.name for entry in os.scandir(parent)]
+        with open_checked(parent, os.O_DIRECTORY) as fd, os.scandir(fd) as entries:
+            names = [entry.name for entry in entries]
     except OSError:
         names = []
     wanted = path.name.lower()
@@ -276,9 +287,10 @@ def read_text_file(ctx: ToolContext, path: Path) -> str:
     """
     if path.is_dir():
         raise ToolError(f"{display_path(ctx, path)} is a directory, not a file")
-    if not path.exists():
-        raise not_found(ctx, path)
-    data = path.read_bytes()
+    try:
+        data = read_file(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise not_found(ctx, path) from None
     reason = binary_reason(path, data[:8192])
     if reason is not None:
         raise ToolError(
@@ -289,8 +301,7 @@ def read_text_file(ctx: ToolContext, path: Path) -> str:
 
 def write_text_file(path: Path, text: str) -> None:
     """Write ``text`` exactly (no newline translation), creating parent directories."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    write_file(path, text.encode("utf-8", "surrogateescape"))
 
 
 _locks: dict[str, threading.Lock] = {}

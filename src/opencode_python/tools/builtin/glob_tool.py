@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...core.errors import ToolError
 from ..framework import Tool, ToolContext, ToolResult
 from .filesystem import compile_glob, modified_time, not_found, tool_schema, walk_files
-from .paths import check_external, display_path, resolve_path
+from .paths import check_external, display_path
+from .safe_open import checked_path
 
 LIMIT = 100
 
@@ -72,7 +73,7 @@ class GlobTool(Tool):
 
     def _root_and_pattern(self, args: dict[str, Any], ctx: ToolContext) -> tuple[Path, str]:
         directory, pattern = split_absolute(args["pattern"])
-        return resolve_path(ctx, directory or args.get("path") or "."), pattern
+        return checked_path(ctx, directory or args.get("path") or "."), pattern
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
         return [display_path(ctx, self._root_and_pattern(args, ctx)[0])]

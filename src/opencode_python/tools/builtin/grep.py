@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -30,7 +31,8 @@ from .filesystem import (
     tool_schema,
     walk_files,
 )
-from .paths import check_external, display_path, resolve_path
+from .paths import check_external, display_path
+from .safe_open import checked_path, child_cwd, open_checked, read_file
 
 LIMIT = 100
 
@@ -88,7 +90,7 @@ def search_python(root: Path, pattern: str, include: str | None) -> list[Match]:
     matches: list[Match] = []
     for path in files:
         try:
-            data = path.read_bytes()
+            data = read_file(path)
         except OSError:
             continue
         if b"\0" in data:
@@ -117,13 +119,14 @@ async def search_ripgrep(rg: str, root: Path, pattern: str, include: str | None)
     if include:
         command += ["--glob", include]
     command += ["--regexp", pattern]
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=root,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    with open_checked(root, os.O_DIRECTORY) as fd:
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            cwd=child_cwd(fd, root),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
     try:
         stdout, stderr = await process.communicate()
     except asyncio.CancelledError:
@@ -192,11 +195,11 @@ class GrepTool(Tool):
         return tool_schema(GrepParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [display_path(ctx, resolve_path(ctx, args.get("path") or "."))]
+        return [display_path(ctx, checked_path(ctx, args.get("path") or "."))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = GrepParams.model_validate(args)
-        root = resolve_path(ctx, params.path or ".")
+        root = checked_path(ctx, params.path or ".")
         await check_external(ctx, root, kind="directory" if root.is_dir() else "file")
         if not root.exists():
             raise not_found(ctx, root, "Path")

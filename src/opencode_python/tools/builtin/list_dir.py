@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...core.errors import ToolError
 from ..framework import Tool, ToolContext, ToolResult
 from .filesystem import JUNK_DIRS, compile_glob, not_found, scan_dir, tool_schema
-from .paths import check_external, display_path, resolve_path
+from .paths import check_external, display_path
+from .safe_open import checked_path
 
 LIMIT = 100
 
@@ -55,10 +56,9 @@ def collect(root: Path, ignore: list[str]) -> tuple[list[tuple[str, bool]], bool
                 continue
             if len(entries) >= LIMIT:
                 return entries, True
-            is_dir = entry.is_dir(follow_symlinks=False)
-            entries.append((relative, is_dir))
-            if is_dir:
-                queue.append((Path(entry.path), relative + "/"))
+            entries.append((relative, entry.is_dir))
+            if entry.is_dir:
+                queue.append((directory / entry.name, relative + "/"))
     return entries, False
 
 
@@ -90,11 +90,11 @@ class ListTool(Tool):
         return tool_schema(ListParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [display_path(ctx, resolve_path(ctx, args.get("path") or "."))]
+        return [display_path(ctx, checked_path(ctx, args.get("path") or "."))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = ListParams.model_validate(args)
-        root = resolve_path(ctx, params.path or ".")
+        root = checked_path(ctx, params.path or ".")
         await check_external(ctx, root, kind="directory")
         if not root.is_dir():
             if root.exists():

@@ -13,7 +13,8 @@ from ..framework import Tool, ToolContext, ToolResult
 from .edit import edit_text
 from .edit_matching import EditMatchError
 from .filesystem import change_result, locked, read_text_file, tool_schema, write_text_file
-from .paths import check_external, display_path, resolve_path
+from .paths import check_external, display_path
+from .safe_open import checked_path
 
 DESCRIPTION = """\
 Make several edits to one file in one call. Prefer it to repeated edit calls on the \
@@ -58,11 +59,11 @@ class MultiEditTool(Tool):
         return tool_schema(MultiEditParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [display_path(ctx, resolve_path(ctx, args["file_path"]))]
+        return [display_path(ctx, checked_path(ctx, args["file_path"]))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = MultiEditParams.model_validate(args)
-        path = resolve_path(ctx, params.file_path)
+        path = checked_path(ctx, params.file_path)
         await check_external(ctx, path)
         return await asyncio.to_thread(self._edit, ctx, path, params.edits)
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import os
+import stat
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core.errors import ToolError
 from ..framework import Tool, ToolAttachment, ToolContext, ToolResult
 from .filesystem import binary_reason, cut_line, not_found, tool_schema
-from .paths import check_external, display_path, resolve_path
+from .paths import check_external, display_path
+from .safe_open import checked_path, open_checked
 
 DEFAULT_LIMIT = 2000
 MAX_BYTES = 50 * 1024
@@ -70,25 +74,36 @@ class ReadTool(Tool):
         return tool_schema(ReadParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [display_path(ctx, resolve_path(ctx, args["file_path"]))]
+        return [display_path(ctx, checked_path(ctx, args["file_path"]))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = ReadParams.model_validate(args)
-        path = resolve_path(ctx, params.file_path)
+        path = checked_path(ctx, params.file_path)
         await check_external(ctx, path, kind="directory" if path.is_dir() else "file")
         return await asyncio.to_thread(self._read, ctx, path, params)
 
     def _read(self, ctx: ToolContext, path: Path, params: ReadParams) -> ToolResult:
         shown = display_path(ctx, path)
-        if path.is_dir():
-            return self._list(shown, path, params)
-        if not path.is_file():
-            if path.exists():
-                raise ToolError(f"{shown} is not a regular file (a device, socket or pipe).")
-            raise not_found(ctx, path)
+        irregular = ToolError(f"{shown} is not a regular file (a device, socket or pipe).")
+        if path.exists() and not (path.is_dir() or path.is_file()):
+            raise irregular  # before opening: opening a socket fails, a device may act
+        with ExitStack() as stack:
+            try:
+                fd = stack.enter_context(open_checked(path))
+            except (FileNotFoundError, NotADirectoryError):
+                raise not_found(ctx, path) from None
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                return self._list(shown, fd, params)
+            if not stat.S_ISREG(mode):
+                raise irregular
+            with open(fd, "rb", closefd=False) as handle:
+                return self._file(shown, path, handle, params)
+
+    def _file(self, shown: str, path: Path, handle: BinaryIO, params: ReadParams) -> ToolResult:
         mime = IMAGE_TYPES.get(path.suffix.lower())
         if mime is not None:
-            data = path.read_bytes()
+            data = handle.read()
             url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
             return ToolResult(
                 title=shown,
@@ -96,20 +111,20 @@ class ReadTool(Tool):
                 metadata={"mime": mime, "size": len(data)},
                 attachments=[ToolAttachment(mime=mime, url=url, filename=path.name)],
             )
-        with path.open("rb") as handle:
-            reason = binary_reason(path, handle.read(4096))
+        reason = binary_reason(path, handle.read(4096))
         if reason is not None:
             raise ToolError(
                 f"Cannot read {shown}: it is a binary file ({reason}). The read tool shows "
                 "text files and images (png, jpeg, gif, webp)."
             )
-        return self._lines(shown, path, params)
+        handle.seek(0)
+        return self._lines(shown, handle, params)
 
-    def _lines(self, shown: str, path: Path, params: ReadParams) -> ToolResult:
+    def _lines(self, shown: str, binary: BinaryIO, params: ReadParams) -> ToolResult:
         shown_lines: list[str] = []
         size = total = 0
         capped = False
-        with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        with io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace") as handle:
             for total, raw in enumerate(handle, 1):
                 if total <= params.offset or capped or len(shown_lines) >= params.limit:
                     continue
@@ -149,8 +164,8 @@ class ReadTool(Tool):
             },
         )
 
-    def _list(self, shown: str, path: Path, params: ReadParams) -> ToolResult:
-        with os.scandir(path) as scan:
+    def _list(self, shown: str, fd: int, params: ReadParams) -> ToolResult:
+        with os.scandir(fd) as scan:
             names = sorted(entry.name + "/" if entry.is_dir() else entry.name for entry in scan)
         page = names[params.offset : params.offset + params.limit]
         end = params.offset + len(page)

@@ -1,7 +1,9 @@
 """The ``webfetch`` tool: fetch a URL and return it as Markdown, plain text or HTML.
 
-The body is streamed with a size cap, so a huge download is stopped early instead of
-filling memory; the whole fetch runs under one deadline.
+The URL is checked and fetched in normal form (``normalize_url``), so the URL the
+rules saw is the URL requested, and each redirect is checked like a call of its own
+before it is followed. The body is streamed with a size cap, so a huge download is
+stopped early instead of filling memory; the whole fetch runs under one deadline.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ import asyncio
 import base64
 import codecs
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urljoin
 
 from pydantic import BaseModel, Field
 
-from ...core.errors import ToolError
+from ...core.errors import PermissionDeniedError, ToolError
+from ...permissions.urls import normalize_url
 from ..framework import Tool, ToolAttachment, ToolContext, ToolResult
 
 if TYPE_CHECKING:  # the HTTP client and the HTML parsers load on the first fetch
@@ -25,6 +29,8 @@ if TYPE_CHECKING:  # the HTTP client and the HTML parsers load on the first fetc
 MAX_RESPONSE_BYTES: Final = 5 * 1024 * 1024
 DEFAULT_TIMEOUT_S: Final = 30
 MAX_TIMEOUT_S: Final = 120
+MAX_REDIRECTS: Final = 10
+_REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 USER_AGENT: Final = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -54,6 +60,8 @@ converted), "text" (HTML reduced to its text) or "html" (the raw page).
 - `timeout` is in seconds: default {DEFAULT_TIMEOUT_S}, at most {MAX_TIMEOUT_S}.
 - Responses larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB are refused. Images \
 are returned as attachments.
+- Redirects are followed (at most {MAX_REDIRECTS}) when the permission rules allow \
+the URL they lead to.
 - This tool reads; it does not log in, submit forms or run scripts on the page.
 """
 
@@ -74,7 +82,7 @@ class WebFetchParams(BaseModel):
 
 
 class WebFetchTool(Tool):
-    """Fetches URLs; the permission subject is the URL."""
+    """Fetches URLs; the permission subject is the URL in normal form."""
 
     id = "webfetch"
     description = DESCRIPTION
@@ -83,27 +91,29 @@ class WebFetchTool(Tool):
         return WebFetchParams.model_json_schema()
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [str(args.get("url", ""))]
+        return [normalize_url(str(args.get("url", "")))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = WebFetchParams.model_validate(args)
-        parts = urlsplit(params.url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-            raise ToolError(f"The URL must start with http:// or https://, got {params.url!r}.")
+        url = normalize_url(params.url)
         timeout = params.timeout or DEFAULT_TIMEOUT_S
         import httpx2
 
         try:
-            async with asyncio.timeout(timeout):
-                response, body = await _fetch(params.url, params.format)
+            async with asyncio.timeout(timeout) as deadline:
+
+                async def follow(source: str, location: str) -> str:
+                    return await self._follow(source, location, args, ctx, deadline)
+
+                response, body = await _fetch(url, params.format, follow)
         except TimeoutError as error:
-            raise ToolError(f"Fetching {params.url} timed out after {timeout:g} s.") from error
+            raise ToolError(f"Fetching {url} timed out after {timeout:g} s.") from error
         except httpx2.HTTPError as error:
-            raise ToolError(f"Could not fetch {params.url}: {error}") from error
+            raise ToolError(f"Could not fetch {url}: {error}") from error
 
         content_type = response.headers.get("content-type", "")
         mime = content_type.split(";")[0].strip().lower()
-        title = f"{params.url} ({content_type or 'unknown type'})"
+        title = f"{url} ({content_type or 'unknown type'})"
         metadata = {
             "url": str(response.url),
             "status": response.status_code,
@@ -120,7 +130,7 @@ class WebFetchTool(Tool):
             )
         if mime and not _TEXTUAL.search(mime):
             raise ToolError(
-                f"{params.url} returned {mime} ({len(body):,} bytes), which is not text; "
+                f"{url} returned {mime} ({len(body):,} bytes), which is not text; "
                 "webfetch returns web pages, text and images."
             )
         text = body.decode(_charset(response), errors="replace")
@@ -133,11 +143,50 @@ class WebFetchTool(Tool):
             text = html_to_text(text)
         return ToolResult(title=title, output=text, metadata=metadata)
 
+    async def _follow(
+        self,
+        source: str,
+        location: str,
+        args: dict[str, Any],
+        ctx: ToolContext,
+        deadline: asyncio.Timeout,
+    ) -> str:
+        """The normal form of a redirect's target, once the rules allow it as they would
+        a call to fetch it; raises when they do not. The deadline stops while an
+        approver decides: a person's time is not the fetch's."""
+        try:
+            target = normalize_url(urljoin(source, location))
+        except ToolError as error:
+            raise ToolError(
+                f"The redirect from {source} to {location!r} was refused, so it was not "
+                f"followed: {error}"
+            ) from None
+        loop = asyncio.get_running_loop()
+        left = (deadline.when() or loop.time()) - loop.time()
+        deadline.reschedule(None)
+        redirected = {**args, "url": target}
+        try:
+            for check in self.permission_checks(redirected, ctx):
+                await ctx.ask(check, metadata={"input": redirected, "redirected_from": source})
+        except PermissionDeniedError as error:
+            raise PermissionDeniedError(
+                f"The redirect from {source} to {target} was refused, so {target} was not "
+                f"fetched. {error}",
+                reason=error.reason,
+            ) from None
+        finally:
+            deadline.reschedule(loop.time() + left)
+        return target
 
-async def _fetch(url: str, fmt: str) -> tuple[httpx2.Response, bytes]:
+
+async def _fetch(
+    url: str, fmt: str, follow: Callable[[str, str], Awaitable[str]]
+) -> tuple[httpx2.Response, bytes]:
     """GET ``url``, reading at most ``MAX_RESPONSE_BYTES`` of the body.
 
-    No client timeout: the caller's ``asyncio.timeout`` bounds the whole fetch.
+    Redirects are followed by hand, each target first passed to ``follow``, which
+    returns the URL to fetch next or raises. No client timeout: the caller's
+    ``asyncio.timeout`` bounds the whole fetch.
     """
     import httpx2
 
@@ -146,24 +195,37 @@ async def _fetch(url: str, fmt: str) -> tuple[httpx2.Response, bytes]:
         "Accept": _ACCEPT[fmt],
         "Accept-Language": "en-US,en;q=0.9",
     }
-    async with (
-        httpx2.AsyncClient(follow_redirects=True, timeout=None, headers=headers) as client,
-        client.stream("GET", url) as response,
-    ):
-        if response.status_code >= 400:
-            reason = f" {response.reason_phrase}" if response.reason_phrase else ""
-            raise ToolError(f"Fetching {url} failed: HTTP {response.status_code}{reason}.")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+    async with httpx2.AsyncClient(follow_redirects=False, timeout=None, headers=headers) as client:
+        for followed in range(MAX_REDIRECTS + 1):
+            async with client.stream("GET", url) as response:
+                location = response.headers.get("location")
+                if response.status_code not in _REDIRECT_STATUSES or location is None:
+                    return response, await _read(url, response)
+            if followed == MAX_REDIRECTS:
+                break
+            url = await follow(url, location)
+    raise ToolError(
+        f"{url} redirects again after {MAX_REDIRECTS} redirects; webfetch stopped there."
+    )
+
+
+async def _read(url: str, response: httpx2.Response) -> bytes:
+    """The body of a final response, or a ``ToolError`` for an HTTP error or a body over
+    the cap."""
+    if response.status_code >= 400:
+        reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+        raise ToolError(f"Fetching {url} failed: HTTP {response.status_code}{reason}.")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+        raise ToolError(_too_large(url))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
             raise ToolError(_too_large(url))
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                raise ToolError(_too_large(url))
-            chunks.append(chunk)
-        return response, b"".join(chunks)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _charset(response: httpx2.Response) -> str:

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...core.errors import ToolError
 from ..framework import Tool, ToolContext, ToolResult
 from .filesystem import change_result, locked, tool_schema, write_text_file
-from .paths import check_external, display_path, resolve_path
+from .paths import check_external, display_path
+from .safe_open import checked_path, read_file
 
 DESCRIPTION = """\
 Write a file: create it, or replace all of its content.
@@ -43,11 +44,11 @@ class WriteTool(Tool):
         return tool_schema(WriteParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [display_path(ctx, resolve_path(ctx, args["file_path"]))]
+        return [display_path(ctx, checked_path(ctx, args["file_path"]))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = WriteParams.model_validate(args)
-        path = resolve_path(ctx, params.file_path)
+        path = checked_path(ctx, params.file_path)
         await check_external(ctx, path)
         return await asyncio.to_thread(self._write, ctx, path, params.content)
 
@@ -57,7 +58,7 @@ class WriteTool(Tool):
             if path.is_dir():
                 raise ToolError(f"{shown} is a directory; give the path of a file to write.")
             existed = path.exists()
-            before = path.read_bytes().decode("utf-8", "surrogateescape") if existed else ""
+            before = read_file(path).decode("utf-8", "surrogateescape") if existed else ""
             write_text_file(path, content)
         lines = content.count("\n") + (1 if content and not content.endswith("\n") else 0)
         if not existed:

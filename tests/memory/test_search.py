@@ -11,6 +11,7 @@ import pytest
 
 from opencode_python.core.models import MemoryEntry, MemoryFilter
 from opencode_python.memory import VectorIndex, hybrid_search, reciprocal_rank_fusion
+from opencode_python.memory.search import DEFAULT_FUSION, Fusion, fuse_scores
 from opencode_python.storage import SQLiteStore
 
 PROJECT = "prj_a"
@@ -134,11 +135,12 @@ async def test_hybrid_search_without_a_vector_is_keyword_only(store: SQLiteStore
     await store.save_memories([target, unrelated])
     index = VectorIndex(store, EMBEDDER)
     results = await hybrid_search("deploy", None, FILTER, 5, store=store, index=index)
-    assert results == [(target.id, pytest.approx(1 / 61))]
+    assert results == await store.keyword_search("deploy", FILTER, 5)
+    assert [i for i, _ in results] == [target.id]
     assert await hybrid_search("deploy", None, FILTER, 0, store=store, index=index) == []
 
 
-async def test_on_a_tie_the_meaning_wins_over_a_common_word(store: SQLiteStore) -> None:
+async def test_a_word_in_every_memory_carries_no_match(store: SQLiteStore) -> None:
     # "user" is the only query word either memory holds; the meaning points at home.
     home = memory("The user lives in Oslo and cycles to work", [1.0, 0.0])
     number = memory("The user's favourite number", [0.0, 1.0])
@@ -150,5 +152,86 @@ async def test_on_a_tie_the_meaning_wins_over_a_common_word(store: SQLiteStore) 
     results = await hybrid_search(
         "Where is home for the user?", [0.9, 0.1], FILTER, 2, store=store, index=index
     )
-    assert results[0][1] == pytest.approx(results[1][1])
     assert [i for i, _ in results] == [home.id, number.id]
+    cosine_home = 0.9 / np.hypot(0.9, 0.1)
+    assert results[0][1] == pytest.approx((1 - DEFAULT_FUSION.keyword_weight) * cosine_home)
+
+
+def _near(cosine: float) -> list[float]:
+    """A unit vector at ``cosine`` from [1, 0, 0]."""
+    return [cosine, float(np.sqrt(1 - cosine**2)), 0.0]
+
+
+async def test_a_strong_keyword_hit_survives_fusion(store: SQLiteStore) -> None:
+    # Twenty memories close in meaning that all share the query's common word "export",
+    # and one far in meaning that holds the rare identifier the query asks about.
+    # Fusing ranks would bury the hit under the memories both lists found.
+    similar = [memory(f"the billing export run {n} finished", _near(0.6)) for n in range(20)]
+    hit = memory("XK-4471 crashed the nightly export", _near(0.1))
+    await store.save_memories([*similar, hit])
+    index = VectorIndex(store, EMBEDDER)
+    query = "What is XK-4471 in the export?"
+
+    results = await hybrid_search(query, [1.0, 0.0, 0.0], FILTER, 5, store=store, index=index)
+    assert results[0][0] == hit.id  # reciprocal rank fusion put it fifth
+
+
+def test_fused_scores_are_the_weighted_sum_of_normalised_scores() -> None:
+    fusion = Fusion(keyword_weight=0.5, bm25_floor=2.0)
+    cosines = {"a": 0.8, "b": 0.2, "c": 0.4}
+    fused = dict(fuse_scores(cosines, [("b", 10.0), ("c", 5.0)], fusion))
+    assert fused == {"a": pytest.approx(0.4), "b": pytest.approx(0.6), "c": pytest.approx(0.45)}
+    # weak hits stay weak: the top score is below the floor
+    weak = dict(fuse_scores(cosines, [("b", 0.5)], fusion))
+    assert weak["b"] == pytest.approx(0.5 * 0.2 + 0.5 * 0.25)
+
+
+async def test_similarities_cover_any_ids_of_the_project(store: SQLiteStore) -> None:
+    a, b = memory("a", [1.0, 0.0]), memory("b", [0.0, 1.0])
+    await store.save_memories([a, b])
+    index = VectorIndex(store, EMBEDDER)
+    found = await index.similarities([1.0, 1.0], PROJECT, [a.id, b.id, "mem_missing"])
+    assert found == {a.id: pytest.approx(2**-0.5), b.id: pytest.approx(2**-0.5)}
+
+
+class _LoadCounter:
+    """Counts full loads of the vector rows from the real store."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.loads = 0
+        self._load = store.memory_vectors
+
+        async def counted(*args: Any) -> Any:
+            self.loads += 1
+            return await self._load(*args)
+
+        store.memory_vectors = counted  # type: ignore[method-assign]
+
+
+async def test_a_write_then_a_search_adds_rows_without_reloading(store: SQLiteStore) -> None:
+    from opencode_python.memory import MemoryManager
+
+    class Fixed:
+        name, dimensions = EMBEDDER, 2
+
+        async def embed(self, texts: list[str]) -> Any:
+            return np.asarray([[1.0, 0.0] if "cat" in t else [0.0, 1.0] for t in texts], "f4")
+
+    manager = MemoryManager(store, project_id=PROJECT, embedder=Fixed())
+    counter = _LoadCounter(store)
+    await manager.store_memories(["a dog", "a bird"], scope="project")
+    assert [m.content for m in await manager.search_memory(None, "cat", limit=1)]
+    assert counter.loads == 1
+
+    [cat] = await manager.store_memories(["a cat"], scope="project")
+    found = await manager.search_memory(None, "cat", limit=3)
+    assert found[0].id == cat
+    await manager.update(cat, content="a bird again")  # its row is replaced in place
+    again = await manager.search_memory(None, "cat", limit=3)
+    assert [m.relevance_score for m in again] == [pytest.approx(0.0)] * 3
+    assert counter.loads == 1
+
+    # a write by anyone else (here: the store directly) makes the next search reload
+    await store.save_memory(memory("a cat too", [1.0, 0.0]))
+    assert (await manager.search_memory(None, "cat", limit=1))[0].content == "a cat too"
+    assert counter.loads == 2

@@ -329,6 +329,9 @@ class MemoryEntry(_Model):
     embedding: list[float] | None = Field(default=None, repr=False)
     embedder: str | None = None
     created: int = Field(default_factory=now_ms)
+    occurred_at: int | None = None
+    """When what the memory says happened (epoch ms), if known: a conversation turn's
+    date. Embedded with the text, so a question about a time finds it."""
     last_used: int | None = None
     use_count: int = 0
     relevance_score: float | None = None

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.models import MemoryEntry, MemoryFilter, MemoryScope
 from .embedders import APIEmbedder, LocalEmbedder, MemoryEmbedder, default_embedder
 from .manager import MemoryManager
-from .search import hybrid_search, reciprocal_rank_fusion
+from .search import DEFAULT_FUSION, Fusion, hybrid_search, reciprocal_rank_fusion
 from .summarizer import MemorySummarizer, MemorySummary
 from .tools import MemorySearchTool, MemoryStoreTool
 
@@ -23,7 +23,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DEFAULT_FUSION",
     "APIEmbedder",
+    "Fusion",
     "LocalEmbedder",
     "MemoryEmbedder",
     "MemoryEntry",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_NAMESPACE = "conversation_state"
+# How many memories ``reembed`` embeds per call.
+_EMBED_BATCH = 256
 
 
 class MemoryManager:
@@ -68,25 +70,68 @@ class MemoryManager:
         scope: MemoryScope = "session",
         *,
         agent: str | None = None,
+        occurred_at: datetime | int | None = None,
     ) -> str:
-        """Keep ``content``; returns its id. ``embeddings`` must come from this embedder."""
-        if not content.strip():
-            raise ConfigError("a memory needs some content; got an empty string")
-        entry = MemoryEntry(
+        """Keep ``content``; returns its id. ``embeddings`` must come from this embedder.
+        ``occurred_at`` is when what it says happened (a datetime or epoch ms)."""
+        [memory_id] = await self.store_memories(
+            [content],
             session_id=session_id,
-            project_id=self.project_id,
-            agent=agent,
+            metadata=[metadata or {}],
+            embeddings=None if embeddings is None else [embeddings],
             scope=scope,
-            content=content,
-            metadata=dict(metadata or {}),
+            agent=agent,
+            occurred_at=[occurred_at],
         )
-        await self._embed_into(entry, embeddings)
-        await self.store.save_memory(entry)
+        return memory_id
+
+    async def store_memories(
+        self,
+        contents: Sequence[str],
+        *,
+        session_id: str | None = None,
+        metadata: Sequence[dict[str, Any]] | None = None,
+        embeddings: Sequence[Sequence[float]] | None = None,
+        scope: MemoryScope = "session",
+        agent: str | None = None,
+        occurred_at: Sequence[datetime | int | None] | None = None,
+    ) -> list[str]:
+        """Keep many memories at once, embedded in one batch and written in one
+        transaction; returns their ids in order. ``metadata``, ``embeddings`` and
+        ``occurred_at``, when given, have one item per content."""
+        for name, given in (("metadata", metadata), ("embeddings", embeddings)):
+            if given is not None and len(given) != len(contents):
+                raise ConfigError(
+                    f"store_memories got {len(contents)} contents but {len(given)} {name}; "
+                    "give one per content"
+                )
+        if occurred_at is not None and len(occurred_at) != len(contents):
+            raise ConfigError(
+                f"store_memories got {len(contents)} contents but {len(occurred_at)} "
+                "occurred_at values; give one per content (None where unknown)"
+            )
+        for content in contents:
+            if not content.strip():
+                raise ConfigError("a memory needs some content; got an empty string")
+        entries = [
+            MemoryEntry(
+                session_id=session_id,
+                project_id=self.project_id,
+                agent=agent,
+                scope=scope,
+                content=content,
+                metadata=dict(metadata[i]) if metadata is not None else {},
+                occurred_at=_epoch_ms(occurred_at[i]) if occurred_at is not None else None,
+            )
+            for i, content in enumerate(contents)
+        ]
+        await self._embed_into(entries, embeddings)
+        await self._save(entries)
         limits = self.retention.get(scope)
         if limits is not None:
             max_age_ms = int(limits.max_age_days * 86_400_000) if limits.max_age_days else None
             await self.prune(scope, max_count=limits.max_count, max_age_ms=max_age_ms)
-        return entry.id
+        return [entry.id for entry in entries]
 
     async def get(self, memory_id: str) -> MemoryEntry:
         return await self.store.get_memory(memory_id)
@@ -102,10 +147,10 @@ class MemoryManager:
         entry = await self.store.get_memory(memory_id)
         if content is not None:
             entry.content = content
-            await self._embed_into(entry, None)
+            await self._embed_into([entry], None)
         if metadata:
             entry.metadata.update(metadata)
-        await self.store.save_memory(entry)
+        await self._save([entry])
         return entry
 
     async def delete(self, memory_id: str) -> bool:
@@ -212,9 +257,10 @@ class MemoryManager:
             raise ConfigError("no embedder is configured, so there is nothing to re-embed with")
         entries = await self.store.list_memories(MemoryFilter(project_id=self.project_id))
         stale = [e for e in entries if e.embedder != self.embedder.name]
-        for entry in stale:
-            await self._embed_into(entry, None)
-            await self.store.save_memory(entry)
+        for start in range(0, len(stale), _EMBED_BATCH):
+            batch = stale[start : start + _EMBED_BATCH]
+            await self._embed_into(batch, None)
+            await self._save(batch)
         return len(stale)
 
     async def prune(
@@ -241,22 +287,52 @@ class MemoryManager:
         value = await self.store.get_state(STATE_NAMESPACE, f"{session_id}:{state_key}")
         return value if isinstance(value, dict) else None
 
-    async def _embed_into(self, entry: MemoryEntry, given: Sequence[float] | None) -> None:
+    async def _save(self, entries: Sequence[MemoryEntry]) -> None:
+        """Save, and hand the rows to the vector index so it need not load them again."""
+        if self._index is None:
+            await self.store.save_memories(entries)
+            return
+        before = await self.store.memory_version()
+        await self.store.save_memories(entries)
+        await self._index.wrote(entries, before, await self.store.memory_version())
+
+    async def _embed_into(
+        self, entries: Sequence[MemoryEntry], given: Sequence[Sequence[float]] | None
+    ) -> None:
         if self.embedder is None:
             if given is not None:
                 raise ConfigError(
                     "embeddings were given but no embedder is configured to say what space "
                     "they are in; configure the embedder that made them"
                 )
-            entry.embedding, entry.embedder = None, None
+            for entry in entries:
+                entry.embedding, entry.embedder = None, None
             return
         if given is not None:
-            if len(given) != self.embedder.dimensions:
-                raise ConfigError(
-                    f"the given embeddings have {len(given)} dimensions; the embedder "
-                    f"{self.embedder.name} makes {self.embedder.dimensions}"
-                )
-            vector = [float(x) for x in given]
+            for vector in given:
+                if len(vector) != self.embedder.dimensions:
+                    raise ConfigError(
+                        f"the given embeddings have {len(vector)} dimensions; the embedder "
+                        f"{self.embedder.name} makes {self.embedder.dimensions}"
+                    )
+            vectors = [[float(x) for x in vector] for vector in given]
         else:
-            vector = [float(x) for x in (await self.embedder.embed([entry.content]))[0]]
-        entry.embedding, entry.embedder = vector, self.embedder.name
+            made = await self.embedder.embed([embedding_text(entry) for entry in entries])
+            vectors = [[float(x) for x in row] for row in made]
+        for entry, vector in zip(entries, vectors, strict=True):
+            entry.embedding, entry.embedder = vector, self.embedder.name
+
+
+def embedding_text(entry: MemoryEntry) -> str:
+    """What the embedder sees: the content, and the date it is about when known, so a
+    question that names a time finds memories from then."""
+    if entry.occurred_at is None:
+        return entry.content
+    when = datetime.fromtimestamp(entry.occurred_at / 1000, tz=UTC)
+    return f"{entry.content} ({when.day} {when:%B %Y})"
+
+
+def _epoch_ms(value: datetime | int | None) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    return int(value.timestamp() * 1000)

@@ -48,6 +48,8 @@ class MemoryVectors:
     """Each entry's metadata as JSON text (parsed only when a filter asks)."""
     dims: int
     vectors: bytes
+    occurred: list[int] = field(default_factory=list)
+    """When each memory is about: its ``occurred_at``, else when it was created."""
 
 
 @dataclass(slots=True)
@@ -252,6 +254,11 @@ class MemoryIndex(Protocol):
     @abstractmethod
     async def save_memory(self, entry: MemoryEntry) -> None:
         """Insert or replace a memory (``relevance_score`` is not stored)."""
+
+    async def save_memories(self, entries: Sequence[MemoryEntry]) -> None:
+        """Insert or replace several memories; a store may do it in one transaction."""
+        for entry in entries:
+            await self.save_memory(entry)
 
     @abstractmethod
     async def get_memory(self, memory_id: str) -> MemoryEntry:

@@ -17,20 +17,21 @@ from .db import Db, marks
 
 _MEMORY_COLUMNS = (
     "id, session_id, project_id, agent, scope, content, metadata, created, last_used, "
-    "use_count, embedder, dims, embedding"
+    "use_count, embedder, dims, embedding, occurred_at"
 )
 _UPSERT_MEMORY = (
-    f"INSERT INTO memories ({_MEMORY_COLUMNS}) VALUES ({marks(13)}) "
+    f"INSERT INTO memories ({_MEMORY_COLUMNS}) VALUES ({marks(14)}) "
     "ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, "
     "project_id = excluded.project_id, agent = excluded.agent, scope = excluded.scope, "
     "content = excluded.content, metadata = excluded.metadata, created = excluded.created, "
     "last_used = excluded.last_used, use_count = excluded.use_count, "
-    "embedder = excluded.embedder, dims = excluded.dims, embedding = excluded.embedding"
+    "embedder = excluded.embedder, dims = excluded.dims, embedding = excluded.embedding, "
+    "occurred_at = excluded.occurred_at"
 )
 _SELECT_MEMORY = f"SELECT {_MEMORY_COLUMNS} FROM memories AS m"
 _SELECT_MEMORY_VECTORS = (
     "SELECT id, scope, coalesce(session_id, ''), coalesce(agent, ''), created, metadata, "
-    "embedding FROM memories WHERE embedder = ? AND dims = ? "
+    "embedding, coalesce(occurred_at, created) FROM memories WHERE embedder = ? AND dims = ? "
     "AND (project_id = ? OR scope = 'user') ORDER BY seq"
 )
 _KEYWORD_SEARCH = (
@@ -119,6 +120,7 @@ def _memory_row(entry: MemoryEntry) -> tuple[Any, ...]:
         entry.embedder,
         None if vector is None else len(vector),
         None if vector is None else _pack_vector(vector),
+        entry.occurred_at,
     )
 
 
@@ -136,6 +138,7 @@ def _memory_from_row(row: Sequence[Any]) -> MemoryEntry:
         use_count=row[9],
         embedder=row[10],
         embedding=None if row[12] is None else _unpack_vector(row[12]),
+        occurred_at=row[13],
     )
 
 
@@ -198,6 +201,7 @@ def vectors(db: Db, project_id: str, embedder: str, dims: int) -> MemoryVectors:
         metadata=[row[5] for row in rows],
         dims=dims,
         vectors=blob,
+        occurred=[row[7] for row in rows],
     )
 
 

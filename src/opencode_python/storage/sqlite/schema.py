@@ -134,6 +134,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                 AND json_extract(parts.data, '$.type') = 'step-start')""",
         "CREATE INDEX messages_unfinished ON messages (id) WHERE owner IS NOT NULL",
     ),
+    (
+        # The time a memory is about (a conversation turn's date), when it is known.
+        "ALTER TABLE memories ADD COLUMN occurred_at INTEGER",
+        "DROP TRIGGER memories_after_update",
+        """CREATE TRIGGER memories_after_update AFTER UPDATE OF session_id, project_id, agent,
+            scope, content, metadata, created, embedder, dims, embedding, occurred_at
+            ON memories
+        BEGIN
+            UPDATE memory_version SET version = version + 1;
+        END""",
+    ),
 )
 
 _PRAGMAS = (

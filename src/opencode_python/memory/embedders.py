@@ -15,13 +15,13 @@ import asyncio
 import importlib.resources
 import importlib.util
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..core.errors import ConfigError, ProviderError, ProviderRequestError
 from ..providers.config import CLIENT_ARGS, ProviderConfig
 from ..providers.guard import check_ready
+from ..providers.quiet import quiet_transformers
 from ..providers.retry import error_from_status, error_from_transport
 
 if TYPE_CHECKING:
@@ -125,29 +125,10 @@ def _load_model(path: str) -> SentenceTransformer:
                     f"The local embedder needs sentence-transformers; {INSTALL_HINT}"
                 ) from exc
             # local_files_only: the files are on disk, the Hugging Face Hub is never asked.
-            with _quiet_transformers():
+            with quiet_transformers():
                 model = SentenceTransformer(path, local_files_only=True)
             _MODELS[path] = model
         return model
-
-
-@contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """Load without transformers' progress bars and notices on stderr: loading the
-    embedder is an implementation detail of a memory search, not news for the user.
-    The process's own settings are restored afterwards."""
-    from transformers.utils import logging as hf_logging
-
-    bars = hf_logging.is_progress_bar_enabled()
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 class LocalEmbedder:

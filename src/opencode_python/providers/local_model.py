@@ -25,6 +25,7 @@ from transformers import (
 from .base import ToolSchema
 from .local_constrained import Done, ToolChoice, constrained_call
 from .local_tool_calls import ParsedCall
+from .quiet import quiet_gguf
 
 ChatTurn = dict[str, str]
 
@@ -224,8 +225,9 @@ def load(path: Path) -> LoadedModel:
         loaded = _cache.get(path)
         if loaded is None:
             options: dict[str, Any] = {"gguf_file": path.name, "local_files_only": True}
-            tokenizer = AutoTokenizer.from_pretrained(path.parent, **options)
-            model = AutoModelForCausalLM.from_pretrained(path.parent, **options)
+            with quiet_gguf():
+                tokenizer = AutoTokenizer.from_pretrained(path.parent, **options)
+                model = AutoModelForCausalLM.from_pretrained(path.parent, **options)
             loaded = _cache[path] = LoadedModel(model, tokenizer)
         return loaded
 

@@ -225,6 +225,20 @@ class Counter:
         self.calls += 1
         return str(value)
 
+    def tool(self) -> Callable[[int], str]:
+        """``echo`` as the plain function the frameworks take: they read its name,
+        signature and docstring for the schema."""
+
+        def echo(value: int) -> str:
+            """Echo a number back.
+
+            Args:
+                value: The number to echo.
+            """
+            return self.echo(value)
+
+        return echo
+
 
 def plain_side(base_url: str, steps: int, *, typed: bool) -> Side:
     """The hand-written loop. The floor passes the history and the tools in
@@ -317,14 +331,7 @@ def pydantic_ai_side(base_url: str, steps: int) -> Side:
 
     openai = AsyncOpenAI(api_key="bench", base_url=base_url, max_retries=0)
     counter = Counter()
-
-    def echo(value: int) -> str:
-        """Echo a number back.
-
-        Args:
-            value: The number to echo.
-        """
-        return counter.echo(value)
+    echo = counter.tool()
 
     model = OpenAIChatModel(MODEL, provider=OpenAIProvider(openai_client=openai))
     agent = Agent(
@@ -357,14 +364,7 @@ def openai_agents_side(base_url: str, steps: int) -> Side:
     set_tracing_disabled(True)
     openai = AsyncOpenAI(api_key="bench", base_url=base_url, max_retries=0)
     counter = Counter()
-
-    def echo(value: int) -> str:
-        """Echo a number back.
-
-        Args:
-            value: The number to echo.
-        """
-        return counter.echo(value)
+    echo = counter.tool()
 
     agent = Agent(
         name="bench",

@@ -99,17 +99,17 @@ class MemoryManager:
         """Keep many memories at once, embedded in one batch and written in one
         transaction; returns their ids in order. ``metadata``, ``embeddings`` and
         ``occurred_at``, when given, have one item per content."""
-        for name, given in (("metadata", metadata), ("embeddings", embeddings)):
-            if given is not None and len(given) != len(contents):
+        given: tuple[tuple[str, Sequence[Any] | None], ...] = (
+            ("metadata", metadata),
+            ("embeddings", embeddings),
+            ("occurred_at", occurred_at),
+        )
+        for name, values in given:
+            if values is not None and len(values) != len(contents):
                 raise ConfigError(
-                    f"store_memories got {len(contents)} contents but {len(given)} {name}; "
-                    "give one per content"
+                    f"store_memories got {len(contents)} contents but {len(values)} {name} "
+                    "values; give one per content"
                 )
-        if occurred_at is not None and len(occurred_at) != len(contents):
-            raise ConfigError(
-                f"store_memories got {len(contents)} contents but {len(occurred_at)} "
-                "occurred_at values; give one per content (None where unknown)"
-            )
         for content in contents:
             if not content.strip():
                 raise ConfigError("a memory needs some content; got an empty string")

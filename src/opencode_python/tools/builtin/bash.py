@@ -24,7 +24,7 @@ from ...core.errors import ToolError
 from ...permissions.bash_commands import prefix_pattern
 from ...permissions.shell import ShellAnalysis, analyze
 from ..framework import PermissionCheck, Tool, ToolContext, ToolResult
-from .paths import display_path, is_inside, project_root, resolve_path
+from .paths import display_path, is_inside, project_root, resolve_from, resolve_path
 
 DEFAULT_TIMEOUT_MS: Final = 120_000
 MAX_TIMEOUT_MS: Final = 600_000
@@ -112,16 +112,16 @@ class BashTool(Tool):
             )
         ]
         workdir = _workdir(ctx, args.get("workdir"))
-        places = [workdir, *(_resolve(workdir, d) for d in analysis.workdirs)]
+        places = [workdir, *(resolve_from(workdir, d) for d in analysis.workdirs)]
         redirected = [
-            (_resolve(p, r.target), r.write) for r in analysis.redirections for p in places
+            (resolve_from(p, r.target), r.write) for r in analysis.redirections for p in places
         ]
         written = [path for path, write in redirected if write]
         if written:
             edited = [display_path(ctx, path) for path in dict.fromkeys(written)]
             checks.append(PermissionCheck("edit", edited))
         named = [
-            _resolve(place, path) for path in _named_paths(analysis, places) for place in places
+            resolve_from(place, path) for path in _named_paths(analysis, places) for place in places
         ]
         outside = _outside_directories(ctx, [workdir, *named, *(path for path, _ in redirected)])
         if outside:
@@ -130,7 +130,7 @@ class BashTool(Tool):
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = BashParams.model_validate(args)
-        workdir = resolve_path(ctx, params.workdir) if params.workdir else resolve_path(ctx, ".")
+        workdir = _workdir(ctx, params.workdir)
         if not workdir.is_dir():
             raise ToolError(f"The workdir {workdir} does not exist or is not a directory.")
 
@@ -342,12 +342,6 @@ def _describe_exit(code: int) -> str:
 def _workdir(ctx: ToolContext, workdir: object) -> Path:
     given = workdir if isinstance(workdir, str) and workdir else "."
     return resolve_path(ctx, given)
-
-
-def _resolve(directory: Path, path: str) -> Path:
-    """``path`` as bash would open it from ``directory`` (``~`` is the user's home)."""
-    candidate = Path(os.path.expanduser(path))
-    return (candidate if candidate.is_absolute() else directory / candidate).resolve()
 
 
 def _named_paths(analysis: ShellAnalysis, places: list[Path]) -> list[str]:

@@ -15,10 +15,13 @@ from ..framework import ToolContext
 
 def resolve_path(ctx: ToolContext, path: str) -> Path:
     """``path`` (absolute, ``~``, or relative to the working directory), fully resolved."""
+    return resolve_from(Path(ctx.working_dir), path)
+
+
+def resolve_from(directory: Path, path: str) -> Path:
+    """``path`` (absolute, ``~``, or relative to ``directory``), fully resolved."""
     candidate = Path(os.path.expanduser(path))
-    if not candidate.is_absolute():
-        candidate = Path(ctx.working_dir) / candidate
-    return candidate.resolve()
+    return (candidate if candidate.is_absolute() else directory / candidate).resolve()
 
 
 def project_root(ctx: ToolContext) -> Path:

@@ -11,17 +11,27 @@ text does) in a temporary SQLite file, then times over ``--queries`` queries:
 - sqlite-vec's ``vec0`` k-NN over the same vectors, when ``sqlean`` and ``sqlite_vec``
   are installed (``pip install 'opencode-python[bench]'``).
 
+With ``--text LOCOMO_JSON`` the memories are real chat text instead: the dialogue
+turns of LoCoMo (see bench/memory_eval.py), cycled to ``--count``, and the queries are
+its questions. Vectors stay random: the vector side's cost does not depend on them.
+The last row is what an app sees: ``MemoryManager.search_memory`` (query embedding,
+hybrid search, loading the entries), with a memory stored before every tenth search.
+
     python bench/memory_search.py [--count 100000] [--dims 384] [--queries 200]
+        [--text ../shared/data/locomo-tuning/locomo6.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
+import re
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from opencode_python.core.models import MemoryEntry, MemoryFilter, MemoryScope
-from opencode_python.memory import VectorIndex, hybrid_search
+from opencode_python.memory import MemoryManager, VectorIndex, hybrid_search
 from opencode_python.storage import SQLiteStore
 
 PROJECT = "prj_bench"
@@ -119,13 +129,41 @@ def _sqlite_vec(
     return insert_s, statistics.median(samples), samples[int(len(samples) * 0.95)]
 
 
-async def main(count: int, dims: int, queries: int, batch: int) -> None:
+def _locomo(path: Path, count: int, queries: int) -> tuple[list[str], list[str]]:
+    """LoCoMo's turns cycled to ``count`` texts, and ``queries`` of its questions."""
+    turns, questions = [], []
+    for record in json.loads(path.read_text()):
+        talk = record["conversation"]
+        for key, value in talk.items():
+            if re.fullmatch(r"session_\d+", key):
+                turns += [f"{turn['speaker']}: {turn['text']}" for turn in value]
+        questions += [qa["question"] for qa in record["qa"]]
+    return list(itertools.islice(itertools.cycle(turns), count)), questions[:queries]
+
+
+class _RandomEmbedder:
+    """Random unit vectors, for timing: the cost of a search does not depend on them."""
+
+    def __init__(self, dims: int, rng: np.random.Generator) -> None:
+        self.name, self.dimensions, self._rng = EMBEDDER, dims, rng
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return _unit(self._rng.standard_normal((len(texts), self.dimensions), dtype=np.float32))
+
+
+async def main(count: int, dims: int, queries: int, batch: int, text: Path | None) -> None:
     rng = np.random.default_rng(7)
     vectors = _unit(rng.standard_normal((count, dims), dtype=np.float32))
-    texts = _texts(rng, count)
     picks = rng.integers(0, count, queries)
     query_vectors = _unit(vectors[picks] + 0.5 * _unit(rng.standard_normal((queries, dims))))
-    query_texts = [" ".join(["what", "is", "the", *rng.choice(texts[p].split(), 3)]) for p in picks]
+    if text is None:
+        texts = _texts(rng, count)
+        query_texts = [
+            " ".join(["what", "is", "the", *rng.choice(texts[p].split(), 3)]) for p in picks
+        ]
+    else:
+        texts, query_texts = _locomo(text, count, queries)
+        queries = len(query_texts)
     filt = MemoryFilter(project_id=PROJECT, session_id="ses_000", agent="build")
     rows: list[tuple[str, str, str]] = []
 
@@ -175,6 +213,19 @@ async def main(count: int, dims: int, queries: int, batch: int) -> None:
                 median, p95 = await _timed([make(i) for i in range(queries)])
                 rows.append((label, f"{median:.2f} ms", f"{p95:.2f} ms"))
 
+            manager = MemoryManager(store, project_id=PROJECT, embedder=_RandomEmbedder(dims, rng))
+            await manager.search_memory("ses_000", query_texts[0], agent="build")  # loads
+            samples = []
+            for i in range(queries):
+                if i % 10 == 0:
+                    await manager.store_memory(None, texts[i], scope="project")
+                start = time.perf_counter()
+                await manager.search_memory("ses_000", query_texts[i], LIMIT, agent="build")
+                samples.append((time.perf_counter() - start) * 1000)
+            samples.sort()
+            median, p95 = statistics.median(samples), samples[int(len(samples) * 0.95)]
+            rows.append(("search_memory, a write every 10", f"{median:.2f} ms", f"{p95:.2f} ms"))
+
         def floor(i: int) -> Callable[[], Awaitable[Any]]:
             async def search() -> None:
                 np.argpartition(vectors @ query_vectors[i], -LIMIT)[-LIMIT:]
@@ -191,7 +242,8 @@ async def main(count: int, dims: int, queries: int, batch: int) -> None:
             rows.append(("sqlite-vec insert", f"{count / vec[0]:,.0f} /s", ""))
             rows.append(("sqlite-vec k-NN", f"{vec[1]:.2f} ms", f"{vec[2]:.2f} ms"))
 
-    print(f"{count:,} memories, {dims} dims, {queries} queries, top {LIMIT}")
+    kind = "synthetic text" if text is None else f"real text ({text.name}, cycled)"
+    print(f"{count:,} memories of {kind}, {dims} dims, {queries} queries, top {LIMIT}")
     print(f"{'':<36}{'median':>14}{'p95':>12}")
     for label, median_text, p95_text in rows:
         print(f"{label:<36}{median_text:>14}{p95_text:>12}")
@@ -203,5 +255,6 @@ if __name__ == "__main__":
     parser.add_argument("--dims", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--text", type=Path, help="LoCoMo JSON: real chat text and questions")
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.dims, args.queries, args.batch))
+    asyncio.run(main(args.count, args.dims, args.queries, args.batch, args.text))

@@ -235,3 +235,16 @@ async def test_a_write_then_a_search_adds_rows_without_reloading(store: SQLiteSt
     await store.save_memory(memory("a cat too", [1.0, 0.0]))
     assert (await manager.search_memory(None, "cat", limit=1))[0].content == "a cat too"
     assert counter.loads == 2
+
+
+async def test_a_word_in_thousands_of_memories_is_not_a_keyword_match(store: SQLiteStore) -> None:
+    # A speaker's name in every turn of a long chat: searching by it would rank every
+    # row; it is dropped from the query, and the word that says which turn is kept.
+    turns = [memory(f"Maria: hello there, number {n}") for n in range(1_199)]
+    dinner = memory("Maria: we had dinner at eight")
+    await store.save_memories([*turns, dinner])
+    assert [i for i, _ in await store.keyword_search("Maria dinner", FILTER, 40)] == [dinner.id]
+    # when every word is that common, the rarest one still searches
+    assert len(await store.keyword_search("Maria hello", FILTER, 40)) == 40
+    assert await store.has_memories(FILTER)
+    assert not await store.has_memories(MemoryFilter(project_id="prj_other"))

@@ -180,7 +180,7 @@ class MemoryManager:
             since_ms=since_ms,
             until_ms=until_ms,
         )
-        if not await self.store.list_memories(filt, limit=1):
+        if not await self.store.has_memories(filt):
             return []  # nothing to find: the embedder is not even loaded
         vector = None
         if self.embedder is not None and self._index is not None:

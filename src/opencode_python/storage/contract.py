@@ -274,6 +274,10 @@ class MemoryIndex(Protocol):
     ) -> list[MemoryEntry]:
         """The memories ``filt`` sees, newest first."""
 
+    async def has_memories(self, filt: MemoryFilter) -> bool:
+        """Whether ``filt`` sees any memory (a store may answer without sorting)."""
+        return bool(await self.list_memories(filt, limit=1))
+
     @abstractmethod
     async def keyword_search(
         self, query: str, filt: MemoryFilter, limit: int

@@ -51,17 +51,62 @@ _STOPWORDS = frozenset({
 })
 # fmt: on
 _MAX_QUERY_TERMS = 32
+# Words in more than this share of all memories, and in more than _COMMON_MIN_ROWS of
+# them, are dropped from keyword queries (below that, ranking them costs little).
+_COMMON_SHARE = 0.05
+_COMMON_MIN_ROWS = 1000
+# The query is stemmed by the index's own tokenizer (a one-row scratch table), and
+# words are counted in the index's vocabulary; both are per connection, in temp.
+_SCRATCH_TABLES = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memory_query USING fts5 "
+    "(content, tokenize = 'porter unicode61')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memory_query_terms "
+    "USING fts5vocab(temp, memory_query, 'instance')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memory_vocab "
+    "USING fts5vocab(main, memories_fts, 'row')",
+)
 _WORD = re.compile(r"\w+")
 
 
-def _match_expression(query: str) -> str | None:
-    """The query's words as an FTS5 OR of quoted terms: user text never acts as syntax
-    (``AND``, ``*``, ``"``, ``NEAR`` are matched as plain words or dropped)."""
+def _query_words(query: str) -> list[str]:
+    """The query's words, minus stopwords unless nothing else is left."""
     words = list(dict.fromkeys(_WORD.findall(query.lower())))
-    terms = [w for w in words if w not in _STOPWORDS] or words
-    if not terms:
-        return None
-    return " OR ".join(f'"{term}"' for term in terms[:_MAX_QUERY_TERMS])
+    return ([w for w in words if w not in _STOPWORDS] or words)[:_MAX_QUERY_TERMS]
+
+
+def _match_expression(words: Sequence[str]) -> str | None:
+    """The words as an FTS5 OR of quoted terms: user text never acts as syntax
+    (``AND``, ``*``, ``"``, ``NEAR`` are matched as plain words or dropped)."""
+    return " OR ".join(f'"{word}"' for word in words) or None
+
+
+def _distinctive(db: Db, words: list[str]) -> list[str]:
+    """``words`` without those in more than ``_COMMON_SHARE`` of all memories (a
+    speaker's name in a chat log of thousands of turns): they say little about which
+    memory is meant, and ranking every row that holds them is most of a search's time.
+    The rarest word is kept when all are common. Words are counted as the index stems
+    them."""
+    if len(words) < 2:
+        return words
+    conn = db.conn
+    for statement in _SCRATCH_TABLES:
+        conn.execute(statement)
+    conn.execute("DELETE FROM temp.memory_query")
+    conn.executemany(
+        "INSERT INTO temp.memory_query (rowid, content) VALUES (?, ?)", enumerate(words)
+    )
+    stems = dict(conn.execute("SELECT doc, term FROM temp.memory_query_terms"))
+    rows = conn.execute("SELECT coalesce(max(seq), 0) FROM memories").fetchone()[0]
+    counts = {
+        i: conn.execute("SELECT doc FROM temp.memory_vocab WHERE term = ?", (stem,)).fetchone()
+        for i, stem in stems.items()
+    }
+    held = {i: found[0] if found else 0 for i, found in counts.items()}
+    limit = max(_COMMON_SHARE * rows, _COMMON_MIN_ROWS)
+    kept = [w for i, w in enumerate(words) if held.get(i, 0) <= limit]
+    if kept:
+        return kept
+    return [words[min(held, key=held.__getitem__)]] if held else words
 
 
 def _memory_where(filt: MemoryFilter) -> tuple[str, list[Any]]:
@@ -174,8 +219,16 @@ def list_(db: Db, filt: MemoryFilter, limit: int | None) -> list[MemoryEntry]:
     return [_memory_from_row(row) for row in db.conn.execute(sql, params)]
 
 
+def has_any(db: Db, filt: MemoryFilter) -> bool:
+    where, params = _memory_where(filt)
+    return (
+        db.conn.execute(f"SELECT 1 FROM memories AS m WHERE {where} LIMIT 1", params).fetchone()
+        is not None
+    )
+
+
 def keyword_search(db: Db, query: str, filt: MemoryFilter, limit: int) -> list[tuple[str, float]]:
-    expression = _match_expression(query)
+    expression = _match_expression(_distinctive(db, _query_words(query)))
     if expression is None or limit <= 0:
         return []
     where, params = _memory_where(filt)

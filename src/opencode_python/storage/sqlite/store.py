@@ -205,6 +205,9 @@ class SQLiteStore(Store):
     ) -> list[MemoryEntry]:
         return await self._call(memory.list_, filt, limit)
 
+    async def has_memories(self, filt: MemoryFilter) -> bool:
+        return await self._call(memory.has_any, filt)
+
     async def keyword_search(
         self, query: str, filt: MemoryFilter, limit: int
     ) -> list[tuple[str, float]]:

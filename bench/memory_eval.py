@@ -3,7 +3,8 @@
 Reads LoCoMo (Maharana et al., "Evaluating Very Long-Term Conversational Memory of LLM
 Agents", ACL 2024; CC BY-NC 4.0) from ``--data`` (never copied into this repository),
 stores every dialogue turn of a conversation as one project memory, with the date of its
-session as the time it is about, and searches with each question. A question's evidence
+session as the time it is about and the two turns before it in its session as its
+context, and searches with each question. A question's evidence
 is the turns its label names ("D3:7" = session 3, turn 7). For the hybrid search, its
 vector side alone and its keyword side alone, side by side, it prints per category:
 
@@ -41,6 +42,7 @@ from opencode_python.storage import SQLiteStore
 PROJECT = "prj_locomo"
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 SIDES = ("hybrid", "vector", "keyword")
+CONTEXT_TURNS = 2
 _EVIDENCE = re.compile(r"D(\d+):(\d+)")
 
 
@@ -120,6 +122,7 @@ class Indexed:
             [text for _, text, _ in turns],
             scope="project",
             occurred_at=[when for _, _, when in turns],
+            context=[_context(turns, i) for i in range(len(turns))],
             metadata=[{"dia_id": dia} for dia, _, _ in turns],
         )
         self.dia_of = {memory_id: dia for memory_id, (dia, _, _) in zip(ids, turns, strict=True)}
@@ -134,6 +137,14 @@ class Indexed:
             "keyword": await store.keyword_search(question, filt, 10),
         }
         return {side: [self.dia_of[i] for i, _ in ranked] for side, ranked in found.items()}
+
+
+def _context(turns: list[tuple[str, str, int]], i: int) -> str | None:
+    """The turn's context: up to ``CONTEXT_TURNS`` turns before it in its session."""
+    session = turns[i][0].split(":")[0]  # "D3:7": session 3
+    start = max(0, i - CONTEXT_TURNS)
+    before = [text for dia, text, _ in turns[start:i] if dia.split(":")[0] == session]
+    return " ".join(before) or None
 
 
 def score(evidence: set[str], ranked: list[str]) -> tuple[float, float, float]:
@@ -224,7 +235,7 @@ async def grid(tuning: list[Indexed], reported: list[Indexed], vectors: dict[str
     """Hybrid recall@10 over fusion weights, on the tuning split (the reported split
     beside it, to see that the choice carries over)."""
     print(f"\n{'keyword_weight':>14} {'bm25_floor':>10} {'tuning r@10':>11} {'reported':>9}")
-    for weight, floor in itertools.product((0.2, 0.3, 0.4, 0.5, 0.6), (0.0, 2.0, 4.0, 6.0, 8.0)):
+    for weight, floor in itertools.product((0.1, 0.2, 0.3, 0.4, 0.5), (0.0, 2.0, 4.0, 6.0, 8.0)):
         fusion = Fusion(keyword_weight=weight, bm25_floor=floor)
         tuned = await evaluate(tuning, vectors, fusion, ("hybrid",))
         other = await evaluate(reported, vectors, fusion, ("hybrid",))

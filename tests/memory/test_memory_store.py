@@ -37,6 +37,8 @@ async def test_save_get_update_delete(store: SQLiteStore) -> None:
         session_id="ses_1",
         agent="build",
         metadata={"kind": "preference", "n": 2},
+        occurred_at=1_700_000_000_000,
+        context="Do you prefer tabs or spaces?",
         embedding=[0.5, -0.25, 1.0],
         embedder="test",
     )
@@ -139,6 +141,19 @@ async def test_filter_scopes(store: SQLiteStore) -> None:
         other_agent.id,
     }
     assert await seen(everything("prj_b")) == {other_project.id, other_project_agent.id, user.id}
+
+
+async def test_keyword_search_finds_visible_matches_below_invisible_better_ones(
+    store: SQLiteStore,
+) -> None:
+    """Another project's many strong matches must not hide this project's weak one."""
+    strong = [memory("kiwi kiwi kiwi", project_id="prj_b") for _ in range(30)]
+    weak = memory("a kiwi among many other words about fruit and a long afternoon")
+    await store.save_memories([*strong, weak])
+    assert [i for i, _ in await store.keyword_search("kiwi", everything(), 3)] == [weak.id]
+    found = await store.keyword_search("kiwi", everything("prj_b"), 5)
+    assert {i for i, _ in found} <= {m.id for m in strong}
+    assert len(found) == 5
 
 
 async def test_metadata_and_time_filters(store: SQLiteStore) -> None:

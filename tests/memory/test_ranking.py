@@ -67,3 +67,18 @@ async def test_last_week_is_read_from_today(manager: MemoryManager) -> None:
     )
     found = await manager.search_memory(None, "What did I fix last week?", limit=2)
     assert [m.id for m in found] == [ids[1], ids[0]]
+
+
+async def test_a_reply_is_found_by_the_question_its_context_holds(
+    manager: MemoryManager,
+) -> None:
+    replies = ["Yes, last Sunday, it was lovely.", "Yes, last Sunday, it was lovely."]
+    asked = ["Melanie: Did you go to the pottery class?", "Melanie: Did you see your grandmother?"]
+    ids = await manager.store_memories(replies, scope="project", context=asked)
+    for question, expected in (
+        ("When did Caroline go to the pottery class?", ids[0]),
+        ("When did Caroline see her grandmother?", ids[1]),
+    ):
+        found = await manager.search_memory(None, question, limit=2)
+        assert found[0].id == expected
+        assert found[0].content == replies[0]  # the context is not in the result's text

@@ -332,6 +332,10 @@ class MemoryEntry(_Model):
     occurred_at: int | None = None
     """When what the memory says happened (epoch ms), if known: a conversation turn's
     date. Embedded with the text, so a question about a time finds it."""
+    context: str | None = None
+    """Text around the memory that says what it answers (in a conversation, the turns
+    before it). The embedder sees it before the content; search results and the
+    keyword index hold only the content."""
     last_used: int | None = None
     use_count: int = 0
     relevance_score: float | None = None

@@ -71,9 +71,11 @@ class MemoryManager:
         *,
         agent: str | None = None,
         occurred_at: datetime | int | None = None,
+        context: str | None = None,
     ) -> str:
         """Keep ``content``; returns its id. ``embeddings`` must come from this embedder.
-        ``occurred_at`` is when what it says happened (a datetime or epoch ms)."""
+        ``occurred_at`` is when what it says happened (a datetime or epoch ms);
+        ``context`` is text the embedder sees with it (the turns before a chat turn)."""
         [memory_id] = await self.store_memories(
             [content],
             session_id=session_id,
@@ -82,6 +84,7 @@ class MemoryManager:
             scope=scope,
             agent=agent,
             occurred_at=[occurred_at],
+            context=[context],
         )
         return memory_id
 
@@ -95,14 +98,16 @@ class MemoryManager:
         scope: MemoryScope = "session",
         agent: str | None = None,
         occurred_at: Sequence[datetime | int | None] | None = None,
+        context: Sequence[str | None] | None = None,
     ) -> list[str]:
         """Keep many memories at once, embedded in one batch and written in one
-        transaction; returns their ids in order. ``metadata``, ``embeddings`` and
-        ``occurred_at``, when given, have one item per content."""
+        transaction; returns their ids in order. ``metadata``, ``embeddings``,
+        ``occurred_at`` and ``context``, when given, have one item per content."""
         given: tuple[tuple[str, Sequence[Any] | None], ...] = (
             ("metadata", metadata),
             ("embeddings", embeddings),
             ("occurred_at", occurred_at),
+            ("context", context),
         )
         for name, values in given:
             if values is not None and len(values) != len(contents):
@@ -122,6 +127,7 @@ class MemoryManager:
                 content=content,
                 metadata=dict(metadata[i]) if metadata is not None else {},
                 occurred_at=_epoch_ms(occurred_at[i]) if occurred_at is not None else None,
+                context=context[i] if context is not None else None,
             )
             for i, content in enumerate(contents)
         ]
@@ -191,12 +197,11 @@ class MemoryManager:
         ranked = await hybrid_search(
             query, vector, filt, limit, store=self.store, index=self._index
         )
-        found: list[MemoryEntry] = []
-        for memory_id, score in ranked:
-            entry = await self.store.get_memory(memory_id)
-            entry.relevance_score = score
+        scores = dict(ranked)
+        found = await self.store.get_memories(list(scores))
+        for entry in found:
+            entry.relevance_score = scores[entry.id]
             entry.embedding = None
-            found.append(entry)
         if found:
             await self.store.touch_memories([m.id for m in found])
         return found
@@ -324,12 +329,15 @@ class MemoryManager:
 
 
 def embedding_text(entry: MemoryEntry) -> str:
-    """What the embedder sees: the content, and the date it is about when known, so a
-    question that names a time finds memories from then."""
+    """What the embedder sees: the context, the content, and the date it is about when
+    known. The context lets an answer be found by its question (a reply to "what did
+    you do on Sunday?"), the date lets a question that names a time find memories
+    from then."""
+    text = entry.content if not entry.context else f"{entry.context} {entry.content}"
     if entry.occurred_at is None:
-        return entry.content
+        return text
     when = datetime.fromtimestamp(entry.occurred_at / 1000, tz=UTC)
-    return f"{entry.content} ({when.day} {when:%B %Y})"
+    return f"{text} ({when.day} {when:%B %Y})"
 
 
 def _epoch_ms(value: datetime | int | None) -> int | None:

@@ -36,7 +36,7 @@ class Fusion:
     normalised bm25 score, ``bm25_floor`` the least top score that counts as a strong
     keyword hit."""
 
-    keyword_weight: float = 0.4
+    keyword_weight: float = 0.3
     bm25_floor: float = 4.0
     time_weight: float = 0.1
     """Added for a memory about the time the query names ("in May 2023", "last week")."""
@@ -93,8 +93,10 @@ async def hybrid_search(
     pool = limit * CANDIDATES_PER_RESULT
     if query_vector is None or index is None:
         return (await store.keyword_search(query, filt, pool))[:limit]
-    keyword, vector = await asyncio.gather(
-        store.keyword_search(query, filt, pool), index.search(query_vector, filt, pool)
+    # The vector side first: its version check then reaches the store thread before the
+    # keyword query does, and the ranking runs in a worker thread beside that query.
+    vector, keyword = await asyncio.gather(
+        index.search(query_vector, filt, pool), store.keyword_search(query, filt, pool)
     )
     cosines = dict(vector)
     missing = [item for item, _ in keyword if item not in cosines]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from ..core.errors import NotFoundError
 from ..core.models import (
     Approval,
     MemoryEntry,
@@ -263,6 +264,17 @@ class MemoryIndex(Protocol):
     @abstractmethod
     async def get_memory(self, memory_id: str) -> MemoryEntry:
         """Raises ``NotFoundError`` naming the id when there is no such memory."""
+
+    async def get_memories(self, memory_ids: Sequence[str]) -> list[MemoryEntry]:
+        """The memories with these ids, in their order; ids of deleted memories are left
+        out (a search's results may be deleted before they are loaded)."""
+        found = []
+        for memory_id in memory_ids:
+            try:
+                found.append(await self.get_memory(memory_id))
+            except NotFoundError:
+                continue
+        return found
 
     @abstractmethod
     async def delete_memory(self, memory_id: str) -> bool:

@@ -515,6 +515,8 @@ class StoreConformance:
             await store.save_memory(memory)
         assert await store.memory_version() != version
         assert await store.get_memory(deploy.id) == deploy
+        got = await store.get_memories([elsewhere.id, "mem_missing", deploy.id])
+        assert got == [elsewhere, deploy]
         seen = MemoryFilter(project_id="p")
         assert {m.id for m in await store.list_memories(seen)} == {deploy.id, tabs.id}
         assert [i for i, _ in await store.keyword_search("deploy", seen, 5)] == [deploy.id]

@@ -17,16 +17,16 @@ from .db import Db, marks
 
 _MEMORY_COLUMNS = (
     "id, session_id, project_id, agent, scope, content, metadata, created, last_used, "
-    "use_count, embedder, dims, embedding, occurred_at"
+    "use_count, embedder, dims, embedding, occurred_at, context"
 )
 _UPSERT_MEMORY = (
-    f"INSERT INTO memories ({_MEMORY_COLUMNS}) VALUES ({marks(14)}) "
+    f"INSERT INTO memories ({_MEMORY_COLUMNS}) VALUES ({marks(15)}) "
     "ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, "
     "project_id = excluded.project_id, agent = excluded.agent, scope = excluded.scope, "
     "content = excluded.content, metadata = excluded.metadata, created = excluded.created, "
     "last_used = excluded.last_used, use_count = excluded.use_count, "
     "embedder = excluded.embedder, dims = excluded.dims, embedding = excluded.embedding, "
-    "occurred_at = excluded.occurred_at"
+    "occurred_at = excluded.occurred_at, context = excluded.context"
 )
 _SELECT_MEMORY = f"SELECT {_MEMORY_COLUMNS} FROM memories AS m"
 _SELECT_MEMORY_VECTORS = (
@@ -39,6 +39,15 @@ _KEYWORD_SEARCH = (
     "JOIN memories AS m ON m.seq = memories_fts.rowid "
     "WHERE memories_fts MATCH ? AND {where} ORDER BY rank LIMIT ?"
 )
+# The best matches of the whole table first, then the filter: FTS5 ranks alone about
+# twice as fast as joined. When at least ``limit`` of them are visible they are the
+# visible best; else the filtered query above runs.
+_KEYWORD_SEARCH_UNFILTERED = (
+    "SELECT m.id, f.rank FROM (SELECT rowid, bm25(memories_fts) AS rank FROM memories_fts "
+    "WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?) AS f "
+    "JOIN memories AS m ON m.seq = f.rowid WHERE {where} ORDER BY f.rank LIMIT ?"
+)
+_UNFILTERED_POOL = 4
 # Words too common to say what a memory is about; matching them would rank most of the
 # table. Dropped from keyword queries unless the query has nothing else.
 # fmt: off
@@ -166,6 +175,7 @@ def _memory_row(entry: MemoryEntry) -> tuple[Any, ...]:
         None if vector is None else len(vector),
         None if vector is None else _pack_vector(vector),
         entry.occurred_at,
+        entry.context,
     )
 
 
@@ -184,6 +194,7 @@ def _memory_from_row(row: Sequence[Any]) -> MemoryEntry:
         embedder=row[10],
         embedding=None if row[12] is None else _unpack_vector(row[12]),
         occurred_at=row[13],
+        context=row[14],
     )
 
 
@@ -204,6 +215,15 @@ def get(db: Db, memory_id: str) -> MemoryEntry:
             f"memory {memory_id!r} not found in {db.path}; it may have been deleted or pruned"
         )
     return _memory_from_row(row)
+
+
+def get_many(db: Db, memory_ids: Sequence[str]) -> list[MemoryEntry]:
+    found: dict[str, Sequence[Any]] = {}
+    for start in range(0, len(memory_ids), 500):  # under SQLite's bound-parameter limit
+        chunk = memory_ids[start : start + 500]
+        sql = f"{_SELECT_MEMORY} WHERE id IN ({marks(len(chunk))})"
+        found |= {row[0]: row for row in db.conn.execute(sql, chunk)}
+    return [_memory_from_row(found[i]) for i in memory_ids if i in found]
 
 
 def delete(db: Db, memory_id: str) -> bool:
@@ -232,7 +252,14 @@ def keyword_search(db: Db, query: str, filt: MemoryFilter, limit: int) -> list[t
     if expression is None or limit <= 0:
         return []
     where, params = _memory_where(filt)
-    rows = db.conn.execute(_KEYWORD_SEARCH.format(where=where), [expression, *params, limit])
+    rows = db.conn.execute(
+        _KEYWORD_SEARCH_UNFILTERED.format(where=where),
+        [expression, limit * _UNFILTERED_POOL, *params, limit],
+    ).fetchall()
+    if len(rows) < limit:
+        rows = db.conn.execute(
+            _KEYWORD_SEARCH.format(where=where), [expression, *params, limit]
+        ).fetchall()
     # bm25() is lower-is-better; flip it so every score in the SDK is higher-is-better.
     return [(memory_id, -rank) for memory_id, rank in rows]
 

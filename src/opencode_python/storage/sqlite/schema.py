@@ -145,6 +145,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             UPDATE memory_version SET version = version + 1;
         END""",
     ),
+    (
+        # Text the embedder sees before a memory's content (the turns before it).
+        "ALTER TABLE memories ADD COLUMN context TEXT",
+        "DROP TRIGGER memories_after_update",
+        """CREATE TRIGGER memories_after_update AFTER UPDATE OF session_id, project_id, agent,
+            scope, content, metadata, created, embedder, dims, embedding, occurred_at,
+            context ON memories
+        BEGIN
+            UPDATE memory_version SET version = version + 1;
+        END""",
+    ),
 )
 
 _PRAGMAS = (

@@ -197,6 +197,10 @@ class SQLiteStore(Store):
     async def get_memory(self, memory_id: str) -> MemoryEntry:
         return await self._call(memory.get, memory_id)
 
+    async def get_memories(self, memory_ids: Sequence[str]) -> list[MemoryEntry]:
+        """All in one query."""
+        return await self._call(memory.get_many, memory_ids) if memory_ids else []
+
     async def delete_memory(self, memory_id: str) -> bool:
         return await self._call(memory.delete, memory_id)
 

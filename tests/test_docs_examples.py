@@ -34,6 +34,7 @@ RUNNABLE_DOCS = (
     "providers.md",
     "builtin-tools.md",
     "skills.md",
+    "commands.md",
     "config.md",
     "agents.md",
     "context.md",

@@ -31,6 +31,7 @@ LAYERS: dict[str, float] = {
     "context": 4,
     "skills": 4,
     "memory": 4,
+    "commands": 4,
     "agents": 5,
     "sdk": 6,
     "cli": 7,

@@ -270,8 +270,11 @@ async def test_a_definition_in_opencodes_keys() -> None:
                 "tools": {"bash": False, "write": True, "patch": False},
                 "permission": {"webfetch": "deny"},
                 "color": "#38A3EE",
-                "options": {"thinking": {"type": "enabled"}},
+                "options": {"thinking": {"type": "enabled"}, "modelsDiscovery": True},
                 "reasoningEffort": "high",
+                "variant": "fast",
+                "tags": ["docs"],
+                "icon": "book",
             }
         },
         "opencode.json",
@@ -293,8 +296,15 @@ async def test_a_definition_in_opencodes_keys() -> None:
         ("edit", "deny"),
         ("webfetch", "deny"),
     ]
-    # unknown keys go to the provider, as in OpenCode
-    assert docs.options == {"thinking": {"type": "enabled"}, "reasoningEffort": "high"}
+    # request parameters go to the provider under the API's names; the rest is kept as
+    # metadata and never sent (a strict server answers 400 to fields it does not know)
+    assert docs.options == {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}
+    assert docs.metadata == {
+        "modelsDiscovery": True,
+        "variant": "fast",
+        "tags": ["docs"],
+        "icon": "book",
+    }
 
 
 async def test_later_definitions_merge_over_earlier_ones() -> None:

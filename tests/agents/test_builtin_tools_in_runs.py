@@ -48,10 +48,10 @@ async def run(
 
 async def test_read_edit_grep_and_bash_on_a_real_project(tmp_path: Path) -> None:
     root = project(tmp_path)
-    read = ScriptedToolCall("read", {"file_path": "app.py"})
+    read = ScriptedToolCall("read", {"filePath": "app.py"})
     edit = ScriptedToolCall(
         "edit",
-        {"file_path": "app.py", "old_string": "'Hello ' + name", "new_string": "f'Hi {name}!'"},
+        {"filePath": "app.py", "oldString": "'Hello ' + name", "newString": "f'Hi {name}!'"},
     )
     grep = ScriptedToolCall("grep", {"pattern": "Hi \\{name\\}"})
     bash = ScriptedToolCall(
@@ -73,6 +73,37 @@ async def test_read_edit_grep_and_bash_on_a_real_project(tmp_path: Path) -> None
     assert [p.state.status for p in parts] == ["completed"] * 4
 
 
+async def test_calls_with_the_old_snake_case_names_still_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Sessions and prompts written before 0.2 used file_path, old_string, ...: the
+    calls run, are recorded under OpenCode's names, and the rename is logged once."""
+    root = project(tmp_path)
+    edit = ScriptedToolCall(
+        "edit",
+        {"file_path": "app.py", "old_string": "'Hello ' + name", "new_string": "'Hi ' + name"},
+    )
+    multiedit = ScriptedToolCall(
+        "multiedit",
+        {"file_path": "app.py", "edits": [{"old_string": "Hi", "new_string": "Hey"}]},
+    )
+    again = ScriptedToolCall("read", {"file_path": "app.py"})
+    turns = [Turn(tool_calls=[edit]), Turn(tool_calls=[multiedit, again]), Turn(text="ok")]
+    with caplog.at_level("WARNING", logger="opencode_python.tools.executor"):
+        _, parts, _ = await run(tmp_path, turns)
+    assert (root / "app.py").read_text() == "def greet(name):\n    return 'Hey ' + name\n"
+    assert [p.state.status for p in parts] == ["completed"] * 3
+    assert parts[0].state.input == {
+        "filePath": "app.py",
+        "oldString": "'Hello ' + name",
+        "newString": "'Hi ' + name",
+    }
+    assert parts[1].state.input["edits"] == [{"oldString": "Hi", "newString": "Hey"}]
+    renamed = [r.getMessage() for r in caplog.records if "old argument names" in r.getMessage()]
+    assert len(renamed) == 3  # once per tool: edit, multiedit, read
+    assert "file_path, new_string, old_string" in renamed[0]
+
+
 async def test_a_denied_command_in_a_chain_stops_the_whole_call(tmp_path: Path) -> None:
     root = project(tmp_path)
     bash = ScriptedToolCall("bash", {"command": "touch made.txt && rm -rf app.py"})
@@ -88,7 +119,7 @@ async def test_a_denied_command_in_a_chain_stops_the_whole_call(tmp_path: Path) 
 
 async def test_denied_edits_hide_every_edit_tool_and_refuse_them_by_name(tmp_path: Path) -> None:
     root = project(tmp_path)
-    write = ScriptedToolCall("write", {"file_path": "new.py", "content": "x = 1\n"})
+    write = ScriptedToolCall("write", {"filePath": "new.py", "content": "x = 1\n"})
     results, _, offered = await run(
         tmp_path, [Turn(tool_calls=[write]), Turn(text="ok")], permission={"edit": "deny"}
     )
@@ -103,8 +134,8 @@ async def test_paths_escaping_the_project_ask_for_external_directory(tmp_path: P
     secret.parent.mkdir()
     secret.write_text("top secret")
     (tmp_path / "project" / "link").symlink_to(secret.parent)
-    via_dots = ScriptedToolCall("read", {"file_path": "../outside/secret.txt"})
-    via_link = ScriptedToolCall("read", {"file_path": "link/secret.txt"})
+    via_dots = ScriptedToolCall("read", {"filePath": "../outside/secret.txt"})
+    via_link = ScriptedToolCall("read", {"filePath": "link/secret.txt"})
     asked: list[PermissionRequest] = []
 
     def approver(request: PermissionRequest) -> str:
@@ -124,7 +155,7 @@ async def test_paths_escaping_the_project_ask_for_external_directory(tmp_path: P
 async def test_reading_an_env_file_asks_by_default(tmp_path: Path) -> None:
     root = project(tmp_path)
     (root / ".env").write_text("TOKEN=abc")
-    call = ScriptedToolCall("read", {"file_path": ".env"})
+    call = ScriptedToolCall("read", {"filePath": ".env"})
     results, _, _ = await run(tmp_path, [Turn(tool_calls=[call]), Turn(text="ok")])
     assert "needs approval, and no approver is set" in results[call.call_id]
     assert "TOKEN" not in results[call.call_id]
@@ -139,7 +170,7 @@ PNG = base64.b64decode(
 async def test_an_image_read_by_a_tool_reaches_the_model(tmp_path: Path, wire: str) -> None:
     root = project(tmp_path)
     (root / "dot.png").write_bytes(PNG)
-    call = ScriptedToolCall("read", {"file_path": "dot.png"})
+    call = ScriptedToolCall("read", {"filePath": "dot.png"})
     with ScriptedLLMServer([Turn(tool_calls=[call]), Turn(text="a dot")]) as server:
         config = scripted_config(server, wire, tmp_path, builtin_tools=True)
         async with OpenCodeAsyncClient(config) as client:
@@ -160,7 +191,7 @@ async def test_batch_runs_calls_through_the_same_checks(tmp_path: Path) -> None:
         "batch",
         {
             "tool_calls": [
-                {"tool": "read", "parameters": {"file_path": "app.py"}},
+                {"tool": "read", "parameters": {"filePath": "app.py"}},
                 {"tool": "bash", "parameters": {"command": "rm app.py"}},
                 {"tool": "glob", "parameters": {"pattern": "*.py"}},
             ]

@@ -71,14 +71,76 @@ def test_missing_folders_are_skipped(tmp_path: Path) -> None:
     assert load_markdown_agents([tmp_path / "nowhere"]) == []
 
 
-def test_agent_dirs_put_the_project_last(tmp_path: Path) -> None:
-    project, user = tmp_path / "project", tmp_path / "config"
-    assert agent_dirs(project, user) == [
-        user / "agent",
-        user / "agents",
+def test_agent_dirs_put_the_project_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenCode's own folders first, then this SDK's, then every .opencode from the
+    worktree root down to the project (a package in a monorepo sees the root's)."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    repo, user = tmp_path / "repo", tmp_path / "config"
+    project = repo / "packages" / "app"
+    project.mkdir(parents=True)
+    folders = [
+        home / ".config" / "opencode",
+        home / ".opencode",
+        user,
+        repo / ".opencode",
+        repo / "packages" / ".opencode",
+        project / ".opencode",
+    ]
+    assert agent_dirs(project, user, worktree=repo) == [
+        folder / sub for folder in folders for sub in ("agent", "agents")
+    ]
+    assert agent_dirs(project, user)[-2:] == [
         project / ".opencode" / "agent",
         project / ".opencode" / "agents",
     ]
+
+
+def test_a_frontmatter_name_names_the_agent(tmp_path: Path) -> None:
+    """As in OpenCode: agent files from public repositories set `name: Backend Architect`."""
+    folder = tmp_path / ".opencode" / "agent"
+    write(
+        folder / "backend.md",
+        "---\nname: Backend Architect\ndescription: Designs APIs\n---\nYou design.",
+    )
+    [agent] = load_markdown_agents([folder])
+    assert (agent.name, agent.description, agent.prompt) == (
+        "Backend Architect",
+        "Designs APIs",
+        "You design.",
+    )
+
+
+async def test_a_bad_agent_file_is_skipped_and_the_others_load(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / ".opencode" / "agent"
+    write(folder / "good.md", "---\ndescription: Good\n---\nFine.")
+    bad = write(folder / "bad.md", "---\ntemperature: hot\n---\nBody")
+    registry = AgentRegistry()
+    with caplog.at_level("WARNING", logger="opencode_python.agents"):
+        await registry.load_markdown([folder])
+    assert registry.get("good").description == "Good"
+    with pytest.raises(NotFoundError):
+        registry.get("bad")
+    assert [str(e) for e in registry.errors] == [
+        f"{bad}: temperature: Input should be a valid number, unable to parse string as a number"
+    ]
+    assert f"skipping agent file: {bad}: temperature" in caplog.text
+
+
+async def test_mode_files_are_primary_agents(tmp_path: Path) -> None:
+    """OpenCode's legacy .opencode/mode/*.md: top level only, each one primary."""
+    modes = tmp_path / ".opencode" / "mode"
+    write(modes / "docs.md", "---\ndescription: Writes docs\nmode: subagent\n---\nWrite docs.")
+    write(modes / "nested" / "skip.md", "Not read.")
+    registry = AgentRegistry()
+    await registry.load_markdown([], modes=[modes])
+    docs = registry.get("docs")
+    assert (docs.mode, docs.prompt) == ("primary", "Write docs.")
+    with pytest.raises(NotFoundError):
+        registry.get("nested/skip")
 
 
 def test_a_project_file_merges_over_the_users(tmp_path: Path) -> None:
@@ -117,7 +179,6 @@ async def test_the_registry_merges_files_over_builtins(tmp_path: Path) -> None:
         ("---\nmode: boss\n---\n", "mode: Input should be 'primary', 'subagent' or 'all'"),
         ("---\ntools: Read, Grep\n---\n", "tools: must map tool names to true or false"),
         ("---\npermission:\n  edit: never\n---\n", "permission.edit: 'never' is not an action"),
-        ("---\nname: reviewer\n---\n", "name: 'reviewer' differs from the agent's name 'review'"),
         ("---\n- a\n- b\n---\n", "the frontmatter must be a mapping of settings"),
         ("---\ndescription: [unclosed\n---\n", "the frontmatter is not valid YAML"),
         ("---\ndescription: no end\n", "the frontmatter opened by '---' on line 1 is never closed"),

@@ -24,7 +24,7 @@ def patch(*lines: str) -> str:
 
 
 async def run(root: Path, text: str, asks: Asks | None = None) -> str:
-    result = await ApplyPatchTool().execute({"patch_text": text}, make_ctx(root, asks))
+    result = await ApplyPatchTool().execute({"patchText": text}, make_ctx(root, asks))
     return result.output
 
 
@@ -197,7 +197,7 @@ async def test_permission_patterns_and_external_asks(tmp_path: Path) -> None:
         "+c",
     )
     tool, ctx = ApplyPatchTool(), make_ctx(project)
-    assert tool.permission_patterns({"patch_text": text}, ctx) == [
+    assert tool.permission_patterns({"patchText": text}, ctx) == [
         "a.txt",
         "b.txt",
         str(tmp_path / "elsewhere" / "c.txt"),
@@ -210,13 +210,13 @@ async def test_permission_patterns_and_external_asks(tmp_path: Path) -> None:
     assert (tmp_path / "elsewhere/c.txt").read_text() == "c\n"
     assert (project / "b.txt").read_text() == "a\n"
     with pytest.raises(ToolError, match="must start with"):
-        tool.permission_patterns({"patch_text": "garbage"}, ctx)
+        tool.permission_patterns({"patchText": "garbage"}, ctx)
 
 
 async def test_result_metadata_has_per_file_diffs(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("1\n2\n")
     result = await ApplyPatchTool().execute(
-        {"patch_text": patch("*** Update File: a.txt", "@@", "-2", "+3", "+4")},
+        {"patchText": patch("*** Update File: a.txt", "@@", "-2", "+3", "+4")},
         make_ctx(tmp_path),
     )
     assert result.metadata["files"] == [

@@ -17,7 +17,7 @@ async def test_edit_replaces_and_reports_a_diff(tmp_path: Path) -> None:
     target = tmp_path / "app.py"
     target.write_text("def main():\n    print('hi')\n")
     result = await EditTool().execute(
-        {"file_path": "app.py", "old_string": "print('hi')", "new_string": "print('bye')"},
+        {"filePath": "app.py", "oldString": "print('hi')", "newString": "print('bye')"},
         make_ctx(tmp_path),
     )
     assert target.read_text() == "def main():\n    print('bye')\n"
@@ -33,9 +33,9 @@ async def test_tolerant_match_is_reported(tmp_path: Path) -> None:
     target.write_text("class A:\n    def f(self):\n        return 1\n")
     result = await EditTool().execute(
         {
-            "file_path": str(target),
-            "old_string": "def f(self):\n    return 1",
-            "new_string": "def f(self):\n    return 2",
+            "filePath": str(target),
+            "oldString": "def f(self):\n    return 1",
+            "newString": "def f(self):\n    return 2",
         },
         make_ctx(tmp_path),
     )
@@ -48,31 +48,31 @@ async def test_ambiguous_edit_is_refused_and_the_file_kept(tmp_path: Path) -> No
     target.write_text("x\nx\n")
     with pytest.raises(ToolError, match="Found 2 matches"):
         await EditTool().execute(
-            {"file_path": "a.txt", "old_string": "x", "new_string": "y"}, make_ctx(tmp_path)
+            {"filePath": "a.txt", "oldString": "x", "newString": "y"}, make_ctx(tmp_path)
         )
     assert target.read_text() == "x\nx\n"
     result = await EditTool().execute(
-        {"file_path": "a.txt", "old_string": "x", "new_string": "y", "replace_all": True},
+        {"filePath": "a.txt", "oldString": "x", "newString": "y", "replaceAll": True},
         make_ctx(tmp_path),
     )
     assert target.read_text() == "y\ny\n"
     assert "replaced 2 matches" in result.output
 
 
-async def test_empty_old_string_creates_a_missing_file(tmp_path: Path) -> None:
+async def test_empty_oldString_creates_a_missing_file(tmp_path: Path) -> None:
     result = await EditTool().execute(
-        {"file_path": "new/dir/file.txt", "old_string": "", "new_string": "hello\n"},
+        {"filePath": "new/dir/file.txt", "oldString": "", "newString": "hello\n"},
         make_ctx(tmp_path),
     )
     assert (tmp_path / "new/dir/file.txt").read_text() == "hello\n"
     assert result.output == "Created new/dir/file.txt."
 
 
-async def test_empty_old_string_on_an_existing_file_is_refused(tmp_path: Path) -> None:
+async def test_empty_oldString_on_an_existing_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("keep")
     with pytest.raises(ToolError, match="already exists"):
         await EditTool().execute(
-            {"file_path": "a.txt", "old_string": "", "new_string": "new"}, make_ctx(tmp_path)
+            {"filePath": "a.txt", "oldString": "", "newString": "new"}, make_ctx(tmp_path)
         )
     assert (tmp_path / "a.txt").read_text() == "keep"
 
@@ -83,28 +83,28 @@ async def test_refusals(tmp_path: Path) -> None:
     (tmp_path / "blob.bin").write_bytes(b"\0\1\2")
     tool, ctx = EditTool(), make_ctx(tmp_path)
     with pytest.raises(ToolError, match=r"(?s)not found: config\.yml.*config\.yaml"):
-        await tool.execute({"file_path": "config.yml", "old_string": "a", "new_string": "b"}, ctx)
+        await tool.execute({"filePath": "config.yml", "oldString": "a", "newString": "b"}, ctx)
     with pytest.raises(ToolError, match="is a directory"):
-        await tool.execute({"file_path": "dir", "old_string": "a", "new_string": "b"}, ctx)
+        await tool.execute({"filePath": "dir", "oldString": "a", "newString": "b"}, ctx)
     with pytest.raises(ToolError, match="binary"):
-        await tool.execute({"file_path": "blob.bin", "old_string": "a", "new_string": "b"}, ctx)
+        await tool.execute({"filePath": "blob.bin", "oldString": "a", "newString": "b"}, ctx)
     with pytest.raises(ToolError, match="identical"):
-        await tool.execute({"file_path": "config.yaml", "old_string": "a", "new_string": "a"}, ctx)
-    with pytest.raises(ToolError, match="Could not find old_string"):
-        await tool.execute({"file_path": "config.yaml", "old_string": "b", "new_string": "c"}, ctx)
+        await tool.execute({"filePath": "config.yaml", "oldString": "a", "newString": "a"}, ctx)
+    with pytest.raises(ToolError, match="Could not find oldString"):
+        await tool.execute({"filePath": "config.yaml", "oldString": "b", "newString": "c"}, ctx)
 
 
 async def test_crlf_files_stay_crlf(tmp_path: Path) -> None:
     target = tmp_path / "win.txt"
     target.write_bytes(b"one\r\ntwo\r\nthree\r\n")
     await EditTool().execute(
-        {"file_path": "win.txt", "old_string": "one\ntwo\n", "new_string": "uno\ndos\n"},
+        {"filePath": "win.txt", "oldString": "one\ntwo\n", "newString": "uno\ndos\n"},
         make_ctx(tmp_path),
     )
     assert target.read_bytes() == b"uno\r\ndos\r\nthree\r\n"
     target.write_bytes(b"  one\r\n  two")  # indented, and no newline at the end
     await EditTool().execute(
-        {"file_path": "win.txt", "old_string": "one\ntwo\n", "new_string": "uno\ndos\n"},
+        {"filePath": "win.txt", "oldString": "one\ntwo\n", "newString": "uno\ndos\n"},
         make_ctx(tmp_path),
     )
     assert target.read_bytes() == b"  uno\r\n  dos"
@@ -114,7 +114,7 @@ async def test_undecodable_bytes_survive_an_edit(tmp_path: Path) -> None:
     target = tmp_path / "latin.txt"
     target.write_bytes(b"caf\xe9\nname = 1\n")
     await EditTool().execute(
-        {"file_path": "latin.txt", "old_string": "name = 1", "new_string": "name = 2"},
+        {"filePath": "latin.txt", "oldString": "name = 1", "newString": "name = 2"},
         make_ctx(tmp_path),
     )
     assert target.read_bytes() == b"caf\xe9\nname = 2\n"
@@ -127,7 +127,7 @@ async def test_concurrent_edits_of_one_file_all_land(tmp_path: Path) -> None:
     await asyncio.gather(
         *(
             tool.execute(
-                {"file_path": "many.txt", "old_string": f"line {n}\n", "new_string": f"L{n}\n"},
+                {"filePath": "many.txt", "oldString": f"line {n}\n", "newString": f"L{n}\n"},
                 ctx,
             )
             for n in range(20)
@@ -138,9 +138,9 @@ async def test_concurrent_edits_of_one_file_all_land(tmp_path: Path) -> None:
 
 def test_permission_pattern_is_the_project_relative_path(tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path)
-    assert EditTool().permission_patterns({"file_path": "src/a.py"}, ctx) == ["src/a.py"]
+    assert EditTool().permission_patterns({"filePath": "src/a.py"}, ctx) == ["src/a.py"]
     outside = str(tmp_path.parent / "x.py")
-    assert EditTool().permission_patterns({"file_path": outside}, ctx) == [outside]
+    assert EditTool().permission_patterns({"filePath": outside}, ctx) == [outside]
 
 
 async def test_editing_outside_the_project_asks_and_a_refusal_stops_it(tmp_path: Path) -> None:
@@ -152,7 +152,7 @@ async def test_editing_outside_the_project_asks_and_a_refusal_stops_it(tmp_path:
     asks = Asks(deny=True)
     with pytest.raises(PermissionDeniedError):
         await EditTool().execute(
-            {"file_path": "../other/a.txt", "old_string": "x", "new_string": "y"},
+            {"filePath": "../other/a.txt", "oldString": "x", "newString": "y"},
             make_ctx(project, asks),
         )
     assert asks.calls[0][:2] == ("external_directory", [str(tmp_path / "other" / "*")])

@@ -148,7 +148,7 @@ def test_block_anchor_refuses_a_dissimilar_middle() -> None:
 
 def test_ambiguous_match_is_refused_with_the_count() -> None:
     content = "x = 1\ny = 2\nx = 1\n"
-    with pytest.raises(EditMatchError, match=r"Found 2 matches.*replace_all"):
+    with pytest.raises(EditMatchError, match=r"Found 2 matches.*replaceAll"):
         replace(content, "x = 1", "x = 3")
 
 
@@ -164,7 +164,7 @@ def test_replace_all_replaces_every_match() -> None:
 
 
 def test_no_match_identical_and_empty_are_refused() -> None:
-    with pytest.raises(EditMatchError, match="Could not find old_string"):
+    with pytest.raises(EditMatchError, match="Could not find oldString"):
         replace("a = 1\n", "b = 2", "b = 3")
     with pytest.raises(EditMatchError, match="identical"):
         replace("a = 1\n", "a = 1", "a = 1")
@@ -173,7 +173,7 @@ def test_no_match_identical_and_empty_are_refused() -> None:
 
 
 def test_an_edit_that_changes_nothing_is_refused() -> None:
-    # matched with whitespace collapsed, and new_string is exactly what is there
+    # matched with whitespace collapsed, and newString is exactly what is there
     with pytest.raises(EditMatchError, match="would not change"):
         replace("a  = 1\n", "a = 1", "a  = 1")
 

@@ -17,11 +17,11 @@ async def test_edits_apply_in_order(tmp_path: Path) -> None:
     target.write_text("a = 1\nb = 2\n")
     result = await MultiEditTool().execute(
         {
-            "file_path": "a.py",
+            "filePath": "a.py",
             "edits": [
-                {"old_string": "a = 1", "new_string": "a = 10"},
-                {"old_string": "a = 10\nb = 2", "new_string": "a = 10\nb = 20"},  # sees edit 1
-                {"old_string": "0", "new_string": "00", "replace_all": True},
+                {"oldString": "a = 1", "newString": "a = 10"},
+                {"oldString": "a = 10\nb = 2", "newString": "a = 10\nb = 20"},  # sees edit 1
+                {"oldString": "0", "newString": "00", "replaceAll": True},
             ],
         },
         make_ctx(tmp_path),
@@ -37,11 +37,11 @@ async def test_a_failing_edit_leaves_the_file_untouched(tmp_path: Path) -> None:
     with pytest.raises(ToolError, match=r"Edit 2 of 3 failed: Could not find.*a\.py is unchanged"):
         await MultiEditTool().execute(
             {
-                "file_path": "a.py",
+                "filePath": "a.py",
                 "edits": [
-                    {"old_string": "a = 1", "new_string": "a = 10"},
-                    {"old_string": "c = 3", "new_string": "c = 30"},
-                    {"old_string": "b = 2", "new_string": "b = 20"},
+                    {"oldString": "a = 1", "newString": "a = 10"},
+                    {"oldString": "c = 3", "newString": "c = 30"},
+                    {"oldString": "b = 2", "newString": "b = 20"},
                 ],
             },
             make_ctx(tmp_path),
@@ -49,13 +49,13 @@ async def test_a_failing_edit_leaves_the_file_untouched(tmp_path: Path) -> None:
     assert target.read_text() == "a = 1\nb = 2\n"
 
 
-async def test_first_edit_with_empty_old_string_creates_the_file(tmp_path: Path) -> None:
+async def test_first_edit_with_empty_oldString_creates_the_file(tmp_path: Path) -> None:
     result = await MultiEditTool().execute(
         {
-            "file_path": "new.txt",
+            "filePath": "new.txt",
             "edits": [
-                {"old_string": "", "new_string": "hello world\n"},
-                {"old_string": "world", "new_string": "there"},
+                {"oldString": "", "newString": "hello world\n"},
+                {"oldString": "world", "newString": "there"},
             ],
         },
         make_ctx(tmp_path),
@@ -67,7 +67,7 @@ async def test_first_edit_with_empty_old_string_creates_the_file(tmp_path: Path)
 async def test_missing_file_without_creation_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ToolError, match=r"File not found: gone\.txt"):
         await MultiEditTool().execute(
-            {"file_path": "gone.txt", "edits": [{"old_string": "a", "new_string": "b"}]},
+            {"filePath": "gone.txt", "edits": [{"oldString": "a", "newString": "b"}]},
             make_ctx(tmp_path),
         )
 
@@ -77,5 +77,5 @@ def test_schema_is_flat_for_providers() -> None:
     assert "$defs" not in schema
     assert "$ref" not in str(schema)
     edit = schema["properties"]["edits"]["items"]
-    assert edit["required"] == ["old_string", "new_string"]
-    assert schema["required"] == ["file_path", "edits"]
+    assert edit["required"] == ["oldString", "newString"]
+    assert schema["required"] == ["filePath", "edits"]

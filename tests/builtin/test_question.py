@@ -37,7 +37,10 @@ async def test_questions_reach_the_handler_and_answers_the_model(tmp_path: Path)
             {
                 "question": "Which database?",
                 "header": "Database",
-                "options": ["SQLite", "Postgres"],
+                "options": [
+                    {"label": "SQLite", "description": "One file, no server"},
+                    {"label": "Postgres", "description": "A server"},
+                ],
             },
             {"question": "Favourite colour?"},
         ]
@@ -45,7 +48,13 @@ async def test_questions_reach_the_handler_and_answers_the_model(tmp_path: Path)
     result = await QuestionTool().execute(args, context(tmp_path, answerer))
     assert answerer.asked == [
         [
-            Question("Which database?", "Database", ["SQLite", "Postgres"], False),
+            Question(
+                "Which database?",
+                "Database",
+                ["SQLite", "Postgres"],
+                False,
+                ["One file, no server", "A server"],
+            ),
             Question("Favourite colour?", "", [], False),
         ]
     ]
@@ -80,7 +89,13 @@ def test_schema_needs_at_least_one_question() -> None:
     Draft202012Validator.check_schema(schema)
     validator = Draft202012Validator(schema)
     assert validator.is_valid(
-        {"questions": [{"question": "Q?", "multiple": True, "options": ["a"]}]}
+        {"questions": [{"question": "Q?", "multiple": True, "options": [{"label": "a"}]}]}
     )
+    # plain-string options (before 0.2) are upgraded to OpenCode's form before validation
+    old = {"questions": [{"question": "Q?", "options": ["a", {"label": "b"}]}]}
+    assert not validator.is_valid(old)
+    upgraded = QuestionTool().upgrade_arguments(old)
+    assert upgraded["questions"][0]["options"] == [{"label": "a"}, {"label": "b"}]
+    assert validator.is_valid(upgraded)
     assert not validator.is_valid({"questions": []})
     assert not validator.is_valid({"questions": [{"header": "no question"}]})

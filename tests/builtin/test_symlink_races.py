@@ -117,7 +117,7 @@ async def test_read_refuses_a_file_or_directory_swapped_for_a_symlink(
     swap = replace_with_link(tree.project / swapped, tree.outside / swapped)
     state = swap_on_open(monkeypatch, target, swap)
     asks = Asks()
-    message = await refused(ReadTool(), {"file_path": name}, make_ctx(tree.project, asks))
+    message = await refused(ReadTool(), {"filePath": name}, make_ctx(tree.project, asks))
     assert state.done
     assert CHANGED in message
     assert "try again" in message
@@ -139,7 +139,7 @@ async def test_read_without_proc_compares_device_and_inode(
     monkeypatch.setattr(os, "readlink", no_proc)
     docs = tree.project / "docs"
     monkeypatch.setattr(os, "open", _swap_around_open(docs / "notes.txt", docs, tree.outside))
-    message = await refused(ReadTool(), {"file_path": "docs/notes.txt"}, make_ctx(tree.project))
+    message = await refused(ReadTool(), {"filePath": "docs/notes.txt"}, make_ctx(tree.project))
     assert CHANGED in message
     assert (tree.project / "docs" / "notes.txt").read_text() == "harmless\n"  # swapped back
 
@@ -168,7 +168,7 @@ async def test_a_path_resolves_once_for_the_rules_and_the_read(tree: Tree) -> No
     """The subject the rules matched is the file read, even when the name is re-pointed
     at a denied file between the permission check and the run."""
     ctx = make_ctx(tree.project)
-    args = {"file_path": "notes.txt"}
+    args = {"filePath": "notes.txt"}
     assert ReadTool().permission_patterns(args, ctx) == ["notes.txt"]
     replace_with_link(tree.project / "notes.txt", tree.project / ".env")()
     message = await refused(ReadTool(), args, ctx)
@@ -197,7 +197,7 @@ async def test_a_swap_while_the_user_approves_through_the_executor(tree: Tree) -
     ctx = make_ctx(tree.project)
     ctx.tool = "read"
     outcome = await executor.execute_call(
-        "read", {"file_path": "notes.txt"}, ctx, CallScope(rules=rules)
+        "read", {"filePath": "notes.txt"}, ctx, CallScope(rules=rules)
     )
     assert asked == [["notes.txt"]]
     assert outcome.status == "error"
@@ -213,16 +213,16 @@ def _edit_calls() -> list[tuple[Tool, dict[str, Any]]]:
     """One change of ``docs/notes.txt`` by every editing tool."""
     patch = "*** Begin Patch\n*** Update File: docs/notes.txt\n-harmless\n+changed\n*** End Patch"
     return [
-        (WriteTool(), {"file_path": "docs/notes.txt", "content": "changed\n"}),
-        (EditTool(), {"file_path": "docs/notes.txt", "old_string": "harmless", "new_string": "x"}),
+        (WriteTool(), {"filePath": "docs/notes.txt", "content": "changed\n"}),
+        (EditTool(), {"filePath": "docs/notes.txt", "oldString": "harmless", "newString": "x"}),
         (
             MultiEditTool(),
             {
-                "file_path": "docs/notes.txt",
-                "edits": [{"old_string": "harmless", "new_string": "x"}],
+                "filePath": "docs/notes.txt",
+                "edits": [{"oldString": "harmless", "newString": "x"}],
             },
         ),
-        (ApplyPatchTool(), {"patch_text": patch}),
+        (ApplyPatchTool(), {"patchText": patch}),
     ]
 
 
@@ -250,7 +250,7 @@ async def test_a_new_file_is_never_created_through_a_swapped_directory(
     planted = tree.project / "new"
     state = swap_on_open(monkeypatch, tree.project, lambda: planted.symlink_to(tree.outside))
     message = await refused(
-        WriteTool(), {"file_path": "new/deeper/file.txt", "content": "x"}, make_ctx(tree.project)
+        WriteTool(), {"filePath": "new/deeper/file.txt", "content": "x"}, make_ctx(tree.project)
     )
     assert state.done
     assert CHANGED in message
@@ -266,7 +266,7 @@ async def test_a_new_file_is_never_created_through_a_planted_symlink(
     state = swap_on_open(
         monkeypatch, tree.project / "docs", lambda: planted.symlink_to(tree.outside / "new.txt")
     )
-    args = {"file_path": "docs/new.txt", "old_string": "", "new_string": SECRET}
+    args = {"filePath": "docs/new.txt", "oldString": "", "newString": SECRET}
     message = await refused(EditTool(), args, make_ctx(tree.project))
     assert state.done
     assert CHANGED in message
@@ -283,7 +283,7 @@ async def test_write_refuses_a_directory_swapped_above_its_parent(
     swap = replace_with_link(tree.project / "a", tree.outside / "a")
     state = swap_on_open(monkeypatch, tree.project / "a" / "b", swap)
     message = await refused(
-        WriteTool(), {"file_path": "a/b/file.txt", "content": SECRET}, make_ctx(tree.project)
+        WriteTool(), {"filePath": "a/b/file.txt", "content": SECRET}, make_ctx(tree.project)
     )
     assert state.done
     assert CHANGED in message
@@ -296,7 +296,7 @@ async def test_a_patch_never_deletes_through_a_swapped_directory(
     patch = "*** Begin Patch\n*** Delete File: docs/notes.txt\n*** End Patch"
     swap = replace_with_link(tree.project / "docs", tree.outside / "docs")
     state = swap_on_open(monkeypatch, tree.project / "docs", swap)
-    message = await refused(ApplyPatchTool(), {"patch_text": patch}, make_ctx(tree.project))
+    message = await refused(ApplyPatchTool(), {"patchText": patch}, make_ctx(tree.project))
     assert state.done
     assert CHANGED in message
     assert (tree.outside / "docs" / "notes.txt").read_text() == f"{SECRET}\n"
@@ -358,9 +358,9 @@ async def test_ripgrep_searches_the_directory_checked(
 @pytest.mark.parametrize(
     ("tool", "args"),
     [
-        (ReadTool(), {"file_path": "link/notes.txt"}),
-        (EditTool(), {"file_path": "link/notes.txt", "old_string": "TOP", "new_string": "x"}),
-        (WriteTool(), {"file_path": "link/notes.txt", "content": "x"}),
+        (ReadTool(), {"filePath": "link/notes.txt"}),
+        (EditTool(), {"filePath": "link/notes.txt", "oldString": "TOP", "newString": "x"}),
+        (WriteTool(), {"filePath": "link/notes.txt", "content": "x"}),
         (ListTool(), {"path": "link"}),
         (GrepTool(use_ripgrep=False), {"pattern": "TOP", "path": "link"}),
     ],

@@ -46,6 +46,13 @@ async def test_write_then_read_returns_the_list_and_counts_open_items(
     assert read.title == "2 open todos"
 
 
+async def test_items_in_opencodes_shape_need_no_id(store: SQLiteStore) -> None:
+    todos = [{"content": "Ship it", "status": "pending", "priority": "high"}]
+    written = await TodoWriteTool().execute({"todos": todos}, context(store))
+    assert json.loads(written.output) == todos
+    assert json.loads((await TodoReadTool().execute({}, context(store))).output) == todos
+
+
 async def test_a_write_replaces_the_whole_list(store: SQLiteStore) -> None:
     await TodoWriteTool().execute({"todos": TODOS}, context(store))
     done = [{**TODOS[2], "status": "in_progress"}]

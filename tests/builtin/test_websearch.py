@@ -62,11 +62,11 @@ async def test_results_are_listed_with_title_url_and_snippet(ctx: ToolContext) -
     assert index.queries == [("asyncio", 8)]
 
 
-async def test_no_more_than_num_results_even_if_the_backend_returns_more(
+async def test_no_more_than_numResults_even_if_the_backend_returns_more(
     ctx: ToolContext,
 ) -> None:
     index = KeywordIndex(PAGES)
-    result = await WebSearchTool(index).execute({"query": "asyncio", "num_results": 1}, ctx)
+    result = await WebSearchTool(index).execute({"query": "asyncio", "numResults": 1}, ctx)
     assert result.metadata["results"] == 1
     assert "TaskGroup" not in result.output
     assert index.queries == [("asyncio", 1)]
@@ -94,6 +94,6 @@ def test_the_query_is_the_permission_subject_and_the_schema_bounds_results(
     schema = tool.parameters()
     Draft202012Validator.check_schema(schema)
     validator = Draft202012Validator(schema)
-    assert validator.is_valid({"query": "x", "num_results": 20})
-    assert not validator.is_valid({"query": "x", "num_results": 21})
+    assert validator.is_valid({"query": "x", "numResults": 20})
+    assert not validator.is_valid({"query": "x", "numResults": 21})
     assert not validator.is_valid({"query": ""})

@@ -14,7 +14,7 @@ from .file_tool_support import Asks, make_ctx
 
 async def test_write_creates_parents_and_says_so(tmp_path: Path) -> None:
     result = await WriteTool().execute(
-        {"file_path": "a/b/c.txt", "content": "one\ntwo\n"}, make_ctx(tmp_path)
+        {"filePath": "a/b/c.txt", "content": "one\ntwo\n"}, make_ctx(tmp_path)
     )
     assert (tmp_path / "a/b/c.txt").read_text() == "one\ntwo\n"
     assert result.output == "Created a/b/c.txt (2 lines)."
@@ -26,7 +26,7 @@ async def test_write_creates_parents_and_says_so(tmp_path: Path) -> None:
 async def test_overwrite_reports_a_diff(tmp_path: Path) -> None:
     (tmp_path / "f.txt").write_text("old\nsame\n")
     result = await WriteTool().execute(
-        {"file_path": "f.txt", "content": "new\nsame\n"}, make_ctx(tmp_path)
+        {"filePath": "f.txt", "content": "new\nsame\n"}, make_ctx(tmp_path)
     )
     assert (tmp_path / "f.txt").read_text() == "new\nsame\n"
     assert result.output == "Overwrote f.txt (2 lines)."
@@ -36,21 +36,19 @@ async def test_overwrite_reports_a_diff(tmp_path: Path) -> None:
 
 async def test_unchanged_content_is_noted(tmp_path: Path) -> None:
     (tmp_path / "f.txt").write_text("same")
-    result = await WriteTool().execute(
-        {"file_path": "f.txt", "content": "same"}, make_ctx(tmp_path)
-    )
+    result = await WriteTool().execute({"filePath": "f.txt", "content": "same"}, make_ctx(tmp_path))
     assert "nothing changed" in result.output
 
 
 async def test_content_is_written_byte_for_byte(tmp_path: Path) -> None:
-    await WriteTool().execute({"file_path": "w.txt", "content": "a\r\nb"}, make_ctx(tmp_path))
+    await WriteTool().execute({"filePath": "w.txt", "content": "a\r\nb"}, make_ctx(tmp_path))
     assert (tmp_path / "w.txt").read_bytes() == b"a\r\nb"
 
 
 async def test_a_directory_is_refused(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     with pytest.raises(ToolError, match="is a directory"):
-        await WriteTool().execute({"file_path": "d", "content": "x"}, make_ctx(tmp_path))
+        await WriteTool().execute({"filePath": "d", "content": "x"}, make_ctx(tmp_path))
 
 
 async def test_writing_through_a_symlink_out_of_the_project_asks(tmp_path: Path) -> None:
@@ -59,11 +57,11 @@ async def test_writing_through_a_symlink_out_of_the_project_asks(tmp_path: Path)
     outside.mkdir()
     (project / "link").symlink_to(outside)
     asks = Asks()
-    await WriteTool().execute({"file_path": "link/x.txt", "content": "x"}, make_ctx(project, asks))
+    await WriteTool().execute({"filePath": "link/x.txt", "content": "x"}, make_ctx(project, asks))
     assert [(p, pats) for p, pats, _ in asks.calls] == [
         ("external_directory", [str(outside / "*")])
     ]
     assert (outside / "x.txt").read_text() == "x"
-    assert WriteTool().permission_patterns({"file_path": "link/x.txt"}, make_ctx(project)) == [
+    assert WriteTool().permission_patterns({"filePath": "link/x.txt"}, make_ctx(project)) == [
         str(outside / "x.txt")
     ]

@@ -288,3 +288,24 @@ def test_piped_output_is_not_wrapped_nor_read_as_markup(tmp_path: Path) -> None:
     assert answer in lines
     assert f"→ bash {json.dumps({'command': command})}" in lines
     assert any(line.startswith("✓ bash") for line in lines)
+
+
+def test_run_command_sends_the_expanded_template(tmp_path: Path) -> None:
+    command = tmp_path / ".opencode" / "command" / "review.md"
+    command.parent.mkdir(parents=True)
+    command.write_text(
+        "---\ndescription: Review code\n---\nReview $1 for bugs. Branch: !`echo main`\n"
+    )
+    with ScriptedLLMServer([Turn(text="No bugs found.")]) as server:
+        ran = run_against(server, ["--command", "review", "src/", "--model", MODEL], tmp_path)
+        sent = server.requests[0].last_user_text
+    assert ran.returncode == 0, ran.stderr
+    assert sent == "Review src/ for bugs. Branch: main"
+    assert "No bugs found." in ran.stdout
+    assert any("/review src/" in line for line in cli(["sessions"], tmp_path).stdout.splitlines())
+
+
+def test_an_unknown_command_and_a_missing_message_are_usage_errors(tmp_path: Path) -> None:
+    done = cli(["run", "--command", "nope", "--model", MODEL], tmp_path, OPENAI_API_KEY="k")
+    assert_user_error(done, 2, "no command named 'nope'")
+    assert_user_error(cli(["run"], tmp_path), 2, "give a MESSAGE to send, or --command NAME")

@@ -62,11 +62,30 @@ def test_files_apply_from_the_user_dir_down_to_the_project(
 
     loaded = load_config(project, worktree=worktree)
 
-    assert loaded.sources == [user, root, root_dot, middle, here_jsonc, here_json, dot]
+    # beside each other, .jsonc wins over .json, as in OpenCode
+    assert loaded.sources == [user, root, root_dot, middle, here_json, here_jsonc, dot]
     assert loaded.config.model == "dot/m"
     assert loaded.config.small_model == "u/small"
     dot.unlink()
-    assert load_config(project, worktree=worktree).config.model == "json/m"
+    assert load_config(project, worktree=worktree).config.model == "jsonc/m"
+
+
+def test_opencodes_own_global_files_are_read_under_this_sdks(
+    user_dir: Path, project: Path, worktree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OpenCode user's ~/.config/opencode and ~/.opencode load as they are; this
+    SDK's own folder wins over both, the project over everything."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    opencode = user_dir.parent / "opencode"
+    legacy = write_json(opencode / "config.json", {"model": "legacy/m", "small_model": "l/s"})
+    theirs = write_json(opencode / "opencode.json", {"model": "opencode/m"})
+    dot_home = write_json(tmp_path / "home" / ".opencode" / "opencode.json", {"model": "home/m"})
+    ours = write_json(user_dir / "opencode.jsonc", {"model": "ours/m"})
+    loaded = load_config(project, worktree=worktree)
+    assert loaded.sources == [legacy, theirs, dot_home, ours]
+    assert (loaded.config.model, loaded.config.small_model) == ("ours/m", "l/s")
+    here = write_json(project / "opencode.json", {"model": "here/m"})
+    assert load_config(project, worktree=worktree).sources[-1] == here
 
 
 def test_without_a_worktree_only_the_project_dir_is_read(repo: Path, project: Path) -> None:
@@ -133,7 +152,7 @@ def test_mappings_merge_per_key_and_other_values_are_replaced(
     assert load_config(project, worktree=worktree).config.permission == "allow"
 
 
-def test_instructions_are_resolved_per_file_and_add_up(
+def test_instruction_paths_stay_as_written_and_add_up(
     user_dir: Path, repo: Path, project: Path, worktree: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOME", str(repo.parent / "home"))
@@ -145,13 +164,15 @@ def test_instructions_are_resolved_per_file_and_add_up(
     )
     write_json(project / "opencode.json", {"instructions": ["/abs/x.md"]})
     config = load_config(project, worktree=worktree).config
+    # relative entries are found from the project dir up (find_instruction_files), as
+    # OpenCode does, not from the file that names them
     assert config.instructions == [
-        str(user_dir / "rules/*.md"),
-        str(repo / "docs/STYLE.md"),
+        "rules/*.md",
+        "docs/STYLE.md",
         "/abs/x.md",
-        str(project / ".opencode" / "local.md"),
+        "local.md",
         str(repo.parent / "home" / "notes.md"),
-        str(project / ".opencode" / "../../docs/STYLE.md"),
+        "../../docs/STYLE.md",
     ]
 
 
@@ -163,7 +184,7 @@ def test_instruction_urls_are_dropped_with_a_warning(
     )
     with caplog.at_level(logging.WARNING, logger="opencode_python.config"):
         config = load_config(project).config
-    assert config.instructions == [str(project / "a.md")]
+    assert config.instructions == ["a.md"]
     assert "https://example.com/rules.md is a URL" in caplog.text
 
 
@@ -172,9 +193,10 @@ def test_skills_take_a_list_or_paths_and_add_up(
 ) -> None:
     write_json(user_dir / "opencode.json", {"skills": ["my-skills"]})
     write_json(project / "opencode.json", {"skills": {"paths": ["skills", "/opt/skills"]}})
+    # relative skill paths are the project dir's (SkillLoader), as in OpenCode
     assert load_config(project, worktree=worktree).config.skills == [
-        str(user_dir / "my-skills"),
-        str(project / "skills"),
+        "my-skills",
+        "skills",
         "/opt/skills",
     ]
 
@@ -298,7 +320,12 @@ def test_opencode_provider_entries_become_provider_config_fields(project: Path) 
         "kind": "openai",
         "api_key": "k",
         "base_url": "http://127.0.0.1:8080/v1",
-        "options": {"reasoning_effort": "low", "extra_headers": {"X-Team": "a"}, "timeout": 30.0},
+        "options": {
+            "setCacheKey": True,  # kept; the client holds it as metadata, never sent
+            "reasoning_effort": "low",
+            "extra_headers": {"X-Team": "a"},
+            "timeout": 30.0,
+        },
         "models": {
             "m1": {
                 "context_window": 128000,
@@ -321,34 +348,65 @@ def test_opencode_provider_entries_become_provider_config_fields(project: Path) 
     assert sdk.providers["anthropic"].kind == "anthropic"
 
 
-def test_unused_settings_are_logged_once_at_debug(
+def test_each_top_level_key_this_sdk_ignores_gets_one_warning(
     project: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = write_json(
+    path = write(
         project / "opencode.json",
-        {
-            "$schema": "https://opencode.ai/config.json",
-            "theme": "dark",
-            "mcp": {},
-            "provider": {
-                "p": {
-                    "env": ["P_KEY"],
-                    "options": {"setCacheKey": True, "custom": 1},
-                    "models": {"m": {"name": "M", "limit": {"context": 10, "extra": 1}}},
-                }
-            },
-            "agent": {"a": {"unknown_to_us": 1}},
-        },
+        """{
+  "$schema": "https://opencode.ai/config.json",
+  "theme": "dark",
+  "formatter": {"prettier": {"disabled": true}},
+  "permision": {"bash": "deny"},
+  "provider": {
+    "p": {
+      "env": ["P_KEY"],
+      "options": {"setCacheKey": true, "custom": 1},
+      "models": {"m": {"name": "M", "limit": {"context": 10, "extra": 1}}}
+    }
+  },
+  "agent": {"a": {"unknown_to_us": 1}}
+}""",
     )
     with caplog.at_level(logging.DEBUG, logger="opencode_python.config"):
         config = load_config(project).config
-    records = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
-    assert records == [
-        f"{path}: ignoring settings this SDK does not use: theme, mcp, provider.p.env, "
-        "provider.p.options.setCacheKey, provider.p.models.m.name, "
-        "provider.p.models.m.limit.extra"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"{path}:3: `theme` is an OpenCode TUI feature; ignored here",
+        f"{path}:4: `formatter` is OpenCode's formatter integration; ignored here",
+        f"{path}:5: `permision` is not an OpenCode setting; did you mean 'permission'?; "
+        "ignored here",
+    ]
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert debug == [
+        f"{path}: ignoring settings this SDK does not use: provider.p.env, "
+        "provider.p.models.m.name, provider.p.models.m.limit.extra"
     ]
     assert config.agent == {"a": {"unknown_to_us": 1}}
+    assert config.permission is None  # the misspelt key is not read as permission
+
+
+def test_top_level_tools_default_agent_mode_and_command_are_read(project: Path) -> None:
+    write_json(
+        project / "opencode.json",
+        {
+            "tools": {"bash": False, "write": False},
+            "default_agent": "plan",
+            "mode": {"docs": {"prompt": "Write docs.", "model": "p/m"}},
+            "agent": {"docs": {"temperature": 0.2}},
+            "command": {"review": {"template": "Review $ARGUMENTS"}},
+        },
+    )
+    config = load_config(project).config
+    assert config.tools == {"bash": False, "write": False}
+    assert config.default_agent == "plan"
+    assert config.agent["docs"] == {
+        "temperature": 0.2,
+        "prompt": "Write docs.",
+        "model": "p/m",
+        "mode": "primary",
+    }
+    assert config.command == {"review": {"template": "Review $ARGUMENTS"}}
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -446,4 +504,4 @@ def test_a_file_that_is_not_utf8_is_named(project: Path) -> None:
 def test_a_file_reached_twice_is_read_once(project: Path) -> None:
     path = write_json(project / "opencode.json", {"instructions": ["a.md"]})
     assert config_files(project, user_dir=project) == [path]
-    assert load_config(project, user_dir=project).config.instructions == [str(project / "a.md")]
+    assert load_config(project, user_dir=project).config.instructions == ["a.md"]

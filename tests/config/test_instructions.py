@@ -121,3 +121,31 @@ def test_brackets_in_directory_names_are_not_glob_syntax(tmp_path: Path) -> None
     config = load_config(project).config
     assert find_instruction_files(project, extra=config.instructions) == [rules]
     assert find_instruction_files(project, extra=["docs/rules.md"]) == [rules]
+
+
+def test_a_relative_instruction_is_looked_for_in_every_directory_up_to_the_worktree(
+    repo: Path, project: Path, worktree: Path
+) -> None:
+    """OpenCode's rule (globUp): a project's "instructions": ["STYLE.md"] finds the file
+    beside the project and any above it, whichever config file named it."""
+    write(project / ".opencode" / "opencode.json", '{"instructions": ["STYLE.md"]}')
+    here = write(project / "STYLE.md")
+    root = write(repo / "STYLE.md")
+    write(repo.parent / "STYLE.md")  # above the worktree
+    config = load_config(project, worktree=worktree).config
+    assert find_instruction_files(project, worktree=worktree, extra=config.instructions) == [
+        here,
+        root,
+    ]
+
+
+def test_one_personal_file_this_sdks_else_opencodes_else_claude_codes(
+    user_dir: Path, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    claude = write(tmp_path / "home" / ".claude" / "CLAUDE.md")
+    assert find_instruction_files(project) == [claude]
+    opencode = write(user_dir.parent / "opencode" / "AGENTS.md")
+    assert find_instruction_files(project) == [opencode]
+    ours = write(user_dir / "AGENTS.md")
+    assert find_instruction_files(project) == [ours]

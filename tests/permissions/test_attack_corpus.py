@@ -157,8 +157,8 @@ def leaked(seen: Seen) -> bool:
 
 # Reads that leave the project (external_directory asks; nobody answers).
 OUTSIDE: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "read absolute": [("read", {"file_path": "{outside}/secret.txt"})],
-    "read dot-dot": [("read", {"file_path": "{root}/../outside/secret.txt"})],
+    "read absolute": [("read", {"filePath": "{outside}/secret.txt"})],
+    "read dot-dot": [("read", {"filePath": "{root}/../outside/secret.txt"})],
     "bash cat absolute": bash("cat {outside}/secret.txt"),
     "bash cat dot-dot": bash("cat ../outside/secret.txt"),
     "bash cd then cat": bash("cd .. && cat outside/secret.txt"),

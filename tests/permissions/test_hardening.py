@@ -52,8 +52,8 @@ async def test_always_stores_exactly_what_the_user_was_shown(tmp_path: Path) -> 
     (tmp_path / "project").mkdir()
     (tmp_path / "project" / "*.env").write_text("a file literally named so\n")
     (tmp_path / "project" / "config.env").write_text("TOKEN=s3cr3t\n")
-    first = ScriptedToolCall("read", {"file_path": "*.env"})
-    second = ScriptedToolCall("read", {"file_path": "config.env"})
+    first = ScriptedToolCall("read", {"filePath": "*.env"})
+    second = ScriptedToolCall("read", {"filePath": "config.env"})
     turns = [Turn(tool_calls=[first]), Turn(tool_calls=[second]), Turn(text="done")]
     shown: list[list[str]] = []
 

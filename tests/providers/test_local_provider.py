@@ -207,18 +207,18 @@ def test_tools_are_listed_one_line_each_with_their_arguments() -> None:
             {
                 "type": "object",
                 "properties": {
-                    "file_path": {"type": "string"},
+                    "filePath": {"type": "string"},
                     "limit": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
                     "mode": {"type": "string", "enum": ["text", "raw"]},
                 },
-                "required": ["file_path"],
+                "required": ["filePath"],
             },
         ),
         ToolSchema("todoread", "Read the task list.", {"type": "object", "properties": {}}),
     ]
     listing = tool_prompt(tools)
     assert listing.splitlines()[1:3] == [
-        '- read(file_path: string, limit?: integer, mode?: "text" | "raw"): '
+        '- read(filePath: string, limit?: integer, mode?: "text" | "raw"): '
         "Read a file from the filesystem.",
         "- todoread(): Read the task list.",
     ]

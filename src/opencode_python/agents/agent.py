@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..core.errors import ConfigError
 from ..core.models import PermissionRule
-from ..permissions.rules import from_config, permission_key
+from ..permissions.rules import from_config, from_tools
+from ..providers.wire_options import split_wire_options
 
 AgentMode = Literal["primary", "subagent", "all"]
 
@@ -27,8 +28,9 @@ class Agent(BaseModel):
     (only delegated to) or ``all`` (both). ``permission`` holds the agent's own rules,
     evaluated after the defaults and the config's, so they take precedence; it also takes
     ``opencode.json`` shorthand (``{"bash": "deny"}``, ``"allow"``). ``steps`` caps the
-    model calls of one run; ``options`` go to the provider as they are. ``native`` marks
-    the agents this package ships.
+    model calls of one run; ``options`` go to the provider as they are; ``metadata`` is
+    kept and never sent (an agent file's ``variant``, ``tags``, ``icon``). ``native``
+    marks the agents this package ships.
     """
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
@@ -43,6 +45,7 @@ class Agent(BaseModel):
     top_p: float | None = None
     steps: int | None = Field(default=None, ge=1)
     options: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
     hidden: bool = False
     color: str | None = None
     native: bool = False
@@ -81,12 +84,11 @@ _FIELDS: Final = frozenset(
         "color",
         "hidden",
         "options",
+        "metadata",
     }
 )
 # Keys with a meaning of their own; every other key is a provider option, as in OpenCode.
 _SPECIAL: Final = frozenset({"name", "disable", "tools", "maxSteps"})
-# Legacy ``tools`` names that are checked under the ``edit`` permission.
-_LEGACY_EDIT_TOOLS: Final = frozenset({"patch"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +111,10 @@ class AgentDefinition:
         Keys: the Agent fields (not ``native``), ``maxSteps`` (old name of ``steps``),
         ``tools`` (legacy ``{tool: bool}``, turned into allow/deny rules placed before
         ``permission``), ``disable`` and ``name`` (must match the agent's name). Any other
-        key is a provider option, as in OpenCode (``reasoningEffort: high``).
+        key, and each key of ``options``, is a provider option when it is a request
+        parameter of the APIs (``reasoningEffort: high`` becomes ``reasoning_effort``),
+        else metadata (``variant``, ``tags``, ``icon``): a strict server refuses fields
+        it does not know.
         """
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{source}: agent names must be non-empty strings; got {name!r}")
@@ -134,7 +139,7 @@ class AgentDefinition:
         if "steps" not in fields and "maxSteps" in entry:
             fields["steps"] = entry["maxSteps"]
         if "tools" in entry or "permission" in entry:
-            rules = _tool_rules(entry.get("tools"), f"{source}: {where}tools")
+            rules = from_tools(entry.get("tools"), f"{source}: {where}tools")
             try:
                 rules += from_config(entry.get("permission", []))
             except ConfigError as exc:
@@ -145,8 +150,9 @@ class AgentDefinition:
         except ValidationError as exc:
             raise ConfigError(f"{source}: {describe_errors(exc, where)}") from None
         extra = {key: value for key, value in entry.items() if key not in _FIELDS | _SPECIAL}
-        if extra:
-            agent = agent.model_copy(update={"options": {**agent.options, **extra}})
+        if extra or "options" in fields:
+            wire, kept = split_wire_options({**agent.options, **extra})
+            agent = agent.model_copy(update={"options": wire, "metadata": kept})
         return cls(agent=agent, disable=disable, source=source)
 
     def apply(self, base: Agent | None) -> Agent:
@@ -158,8 +164,9 @@ class AgentDefinition:
         update = {field: getattr(self.agent, field) for field in given}
         if "permission" in given:
             update["permission"] = [*base.permission, *self.agent.permission]
-        if "options" in given:
-            update["options"] = _deep_merge(base.options, self.agent.options)
+        for mapping in ("options", "metadata"):
+            if mapping in given:
+                update[mapping] = _deep_merge(getattr(base, mapping), getattr(self.agent, mapping))
         return base.model_copy(update=update)
 
 
@@ -171,24 +178,6 @@ def describe_errors(exc: ValidationError, where: str = "") -> str:
         message = error["msg"].removeprefix("Value error, ")
         problems.append(f"{where}{field}: {message}")
     return "; ".join(problems)
-
-
-def _tool_rules(tools: object, where: str) -> list[PermissionRule]:
-    """Legacy ``tools: {bash: false}`` as rules: true allows the tool, false denies it."""
-    if tools is None:
-        return []
-    if not isinstance(tools, Mapping) or not all(
-        isinstance(key, str) and isinstance(value, bool) for key, value in tools.items()
-    ):
-        raise ConfigError(f"{where}: must map tool names to true or false; got {tools!r}")
-    return [
-        PermissionRule(
-            permission="edit" if tool in _LEGACY_EDIT_TOOLS else permission_key(tool),
-            pattern="*",
-            action="allow" if enabled else "deny",
-        )
-        for tool, enabled in tools.items()
-    ]
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -21,6 +22,8 @@ from ..storage.contract import Store
 from .agent import Agent, AgentDefinition, describe_errors
 from .builtin import builtin_agents_by_name
 from .markdown import read_markdown_definitions
+
+log = logging.getLogger(__name__)
 
 AGENTS_NAMESPACE: Final = "agents"
 """Store state namespace of registered agents: key = name, value = the agent's JSON."""
@@ -41,6 +44,8 @@ class AgentRegistry:
         self._sources: dict[str, str] = {}
         self._disabled: set[str] = set()
         self._lock = asyncio.Lock()
+        self.errors: builtins.list[ConfigError] = []
+        """Agent files that were skipped, with why (``load_markdown``)."""
 
     # reading ---------------------------------------------------------------------------
 
@@ -190,10 +195,19 @@ class AgentRegistry:
             ]
         )
 
-    async def load_markdown(self, folders: Iterable[Path]) -> None:
-        """Apply the Markdown agents found in ``folders`` (see ``agent_dirs``), in order,
-        as ``load_definitions`` does; each file is the source named in its errors."""
-        self._apply(read_markdown_definitions(folders))
+    async def load_markdown(self, folders: Iterable[Path], *, modes: Iterable[Path] = ()) -> None:
+        """Apply the Markdown agents found in ``folders`` (see ``agent_dirs``) and the
+        legacy modes in ``modes`` (``mode_dirs``: primary agents), in order, as
+        ``load_definitions`` does. A file that cannot be used is skipped with a warning
+        naming the file and the field, and kept in ``errors``: one bad agent file must
+        not stop the others, or the client, from loading."""
+        errors: list[ConfigError] = []
+        definitions = read_markdown_definitions(modes, errors=errors, modes=True)
+        definitions += read_markdown_definitions(folders, errors=errors)
+        for error in errors:
+            log.warning("skipping agent file: %s", error)
+        self.errors += errors
+        self._apply(definitions)
 
     def _apply(self, definitions: Iterable[AgentDefinition]) -> None:
         for definition in definitions:

@@ -71,6 +71,10 @@ class TaskTool(Tool):
                     "type": "string",
                     "description": "Only to continue an earlier subagent: its task_id.",
                 },
+                "command": {
+                    "type": "string",
+                    "description": "The command that triggered this task, if any.",
+                },
             },
             "required": ["description", "prompt", "subagent_type"],
             "additionalProperties": False,

@@ -71,7 +71,12 @@ def options(
 
 @app.command()
 def run(
-    message: Annotated[str, typer.Argument(metavar="MESSAGE", help="What to ask the agent.")],
+    message: Annotated[
+        str,
+        typer.Argument(
+            metavar="MESSAGE", help="What to ask the agent (with --command: its arguments)."
+        ),
+    ] = "",
     model: Annotated[
         str | None,
         typer.Option(metavar="PROVIDER/MODEL", help="The model, e.g. openai/gpt-4.1-mini."),
@@ -85,13 +90,21 @@ def run(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Approve every permission the agent asks.")
     ] = False,
+    command: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Run a custom command (.opencode/command/NAME.md) instead."
+        ),
+    ] = None,
 ) -> None:
     """Run one prompt, streaming the answer and the tool calls.
 
     When a permission rule says ask, you are asked at the terminal (or, with no
     terminal, the call is refused unless --yes is given).
     """
-    result = _execute(_run(message, model, agent, session, yes))
+    if command is None and not message.strip():
+        _fail("give a MESSAGE to send, or --command NAME to run a command", EXIT_USAGE)
+    result = _execute(_run(message, model, agent, session, yes, command))
     if result.error:
         _fail(result.error, EXIT_FAILED)
 
@@ -143,20 +156,27 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 async def _run(
-    message: str, model: str | None, agent_name: str | None, session_id: str | None, yes: bool
+    message: str,
+    model: str | None,
+    agent_name: str | None,
+    session_id: str | None,
+    yes: bool,
+    command: str | None = None,
 ) -> AgentResult:
-    from ..agents import AgentResult
+    from ..agents import DEFAULT_AGENT, AgentResult
     from ..agents.models import LOCAL_DEFAULT_MODEL
     from ..sdk import OpenCodeAsyncClient, SDKConfig
     from .console_io import ConsoleIO
 
     async with OpenCodeAsyncClient(SDKConfig(model=model, auto_confirm=yes)) as client:
-        agent = await _agent(client, agent_name) if agent_name else None
+        chosen_agent = agent_name or client.default_agent()  # opencode.json's default_agent
+        agent = await _agent(client, chosen_agent) if chosen_agent != DEFAULT_AGENT else None
         chosen = client.resolve_model(model, agent)
         client.providers.resolve_model(chosen)  # an unknown provider or missing key, now
         created = session_id is None
         if session_id is None:
-            session_id = (await client.create_session(title=message[:60])).id
+            title = f"/{command} {message}".strip() if command else message
+            session_id = (await client.create_session(title=title[:60])).id
         else:
             await _existing_session(client, session_id)
         if not yes and sys.stdin.isatty():
@@ -169,11 +189,14 @@ async def _run(
         view = _RunView()
         result: AgentResult | None = None
         try:
-            async for item in client.stream(session_id, message, model=model, agent=agent):
-                if isinstance(item, AgentResult):
-                    result = item
-                else:
-                    view.show(item)
+            if command is not None:
+                result = await _command(client, view, session_id, command, message, agent_name)
+            else:
+                async for item in client.stream(session_id, message, model=model, agent=agent):
+                    if isinstance(item, AgentResult):
+                        result = item
+                    else:
+                        view.show(item)
         finally:
             if created and not view.answered and (result is None or result.error):
                 await client.delete_session(session_id)
@@ -184,6 +207,29 @@ async def _run(
             f"${result.cost:.4f} · {result.duration:.1f} s"
         )
         return result
+
+
+async def _command(
+    client: OpenCodeAsyncClient,
+    view: _RunView,
+    session_id: str,
+    name: str,
+    arguments: str,
+    agent: str | None,
+) -> AgentResult:
+    """Run a custom command, showing the session's events as they come; a command that
+    ran as a subtask answered in a child session, so its answer is printed after."""
+    unsubscribe = client.events.subscribe(
+        "*", lambda event: view.show(event) if event.session_id == session_id else None
+    )
+    try:
+        result = await client.run_command(session_id, name, arguments, agent=agent)
+    finally:
+        unsubscribe()
+    if not view.answered and result.response:
+        view.answered = True
+        out.print(result.response, end="")
+    return result
 
 
 async def _agent(client: OpenCodeAsyncClient, name: str) -> Agent:

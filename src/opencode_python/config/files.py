@@ -1,16 +1,17 @@
 """Reading ``opencode.json``: which files, in what order, and what this SDK keeps of them.
 
 Files are JSONC (comments and trailing commas allowed; parsed with ``json5``). They are
-read from the user's config dir, then from the worktree root down to the project dir
-(each directory's ``opencode.jsonc``, ``opencode.json``, then the same two under
-``.opencode/``), so the file nearest the project wins. Mappings merge key by key;
-``instructions`` and ``skills`` lists add up. Each file is checked on its own, so an
-error names the file it is in.
+read from the per-user folders (OpenCode's ``~/.config/opencode``, ``~/.opencode``, then
+this SDK's own), then from the worktree root down to the project dir (each directory's
+``opencode.json``, ``opencode.jsonc``, then the same two under ``.opencode/``), so the
+file nearest the project wins; as in OpenCode, ``.jsonc`` wins over ``.json`` beside it.
+Mappings merge key by key; ``instructions`` and ``skills`` lists add up. Each file is
+checked on its own, so an error names the file it is in.
 """
 
 from __future__ import annotations
 
-import glob
+import difflib
 import logging
 import os
 import re
@@ -31,22 +32,51 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ..core.errors import ConfigError
-from .paths import directories_up, user_config_dir
+from .paths import CONFIG_DIR_NAME, directories_up, global_config_dirs, opencode_config_dir
 
 logger = logging.getLogger(__name__)
 
 #: File names read in each directory; the later one wins where both exist.
-CONFIG_FILE_NAMES = ("opencode.jsonc", "opencode.json")
-#: The per-directory folder OpenCode also reads its config from.
-CONFIG_DIR_NAME = ".opencode"
+CONFIG_FILE_NAMES = ("opencode.json", "opencode.jsonc")
+#: OpenCode's global folder also holds an older ``config.json``, read first.
+_GLOBAL_FILE_NAMES = ("config.json", *CONFIG_FILE_NAMES)
 
 _REFERENCE = re.compile(r"\{(env|file):([^}]*)\}")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 #: Top-level keys that are lists of paths: concatenated across files, not replaced.
 _PATH_LISTS = ("instructions", "skills")
-#: OpenCode provider options that configure its own client and mean nothing on the wire.
-_CLIENT_ONLY_OPTIONS = frozenset({"enterpriseUrl", "setCacheKey", "includeUsage"})
 _QUIET_KEYS = frozenset({"$schema"})
+#: OpenCode settings this SDK does not act on, and why; each one named in a file gets a
+#: warning. docs/config.md lists them.
+UNSUPPORTED_KEYS: Mapping[str, str] = {
+    "theme": "an OpenCode TUI feature",
+    "keybinds": "an OpenCode TUI feature",
+    "tui": "an OpenCode TUI feature",
+    "layout": "an OpenCode TUI feature",
+    "username": "an OpenCode TUI feature",
+    "share": "OpenCode's session sharing service",
+    "autoshare": "OpenCode's session sharing service",
+    "autoupdate": "OpenCode's self-update",
+    "server": "an OpenCode server setting",
+    "snapshot": "OpenCode's git snapshots of the worktree",
+    "watcher": "OpenCode's file watcher",
+    "formatter": "OpenCode's formatter integration",
+    "lsp": "OpenCode's language-server integration",
+    "plugin": "a JavaScript plugin setting (plugins cannot run in Python)",
+    "mcp": "MCP servers, not supported yet",
+    "enterprise": "an OpenCode enterprise setting",
+    "experimental": "OpenCode's experimental settings",
+    "disabled_providers": "an OpenCode provider-list setting",
+    "enabled_providers": "an OpenCode provider-list setting",
+    "shell": "OpenCode's shell choice (bash runs commands here)",
+    "logLevel": "OpenCode's log level (use Python logging)",
+    "subagent_depth": "OpenCode's delegation depth (use SDKConfig(delegation=...))",
+    "tool_output": "OpenCode's tool output limits",
+    "compaction": "OpenCode's compaction settings (use SDKConfig)",
+    "attachment": "OpenCode's attachment settings",
+    "references": "OpenCode's references setting",
+    "reference": "OpenCode's references setting",
+}
 
 
 class OpenCodeFileConfig(BaseModel):
@@ -54,18 +84,23 @@ class OpenCodeFileConfig(BaseModel):
 
     ``provider`` maps an id to a flat dict ready for ``ProviderConfig`` (``name``,
     ``kind``, ``api_key``, ``base_url``, ``options``, ``models``; only the keys set).
-    ``agent`` and ``permission`` are passed on as written (type-checked). Entries of
-    ``instructions`` (globs) and ``skills`` (directories) are absolute: relative ones
-    were resolved against the directory of the file that named them.
+    ``agent`` and ``permission`` are passed on as written (type-checked); ``tools``
+    (``{"bash": false}``) has become rules at the front of ``permission``. Entries of
+    ``instructions`` (globs) and ``skills`` (directories) have ``~`` expanded; relative
+    ones stay relative, as OpenCode reads them from the project dir (instructions: from
+    each directory up to the worktree root), not from the file that named them.
     """
 
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
     model: str | None = None
     small_model: str | None = None
+    default_agent: str | None = None
     provider: dict[str, dict[str, Any]] = Field(default_factory=dict)
     agent: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    command: dict[str, dict[str, Any]] = Field(default_factory=dict)
     permission: Any = None
+    tools: dict[str, bool] = Field(default_factory=dict)
     instructions: list[str] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list)
 
@@ -82,15 +117,19 @@ def config_files(
     project_dir: Path, *, worktree: Path | None = None, user_dir: Path | None = None
 ) -> list[Path]:
     """The config files that exist, lowest precedence first (see the module doc)."""
-    directories = [user_dir or user_config_dir()]
+    opencode_dir = opencode_config_dir()
+    candidates = [
+        directory / name
+        for directory in global_config_dirs(user_dir)
+        for name in (_GLOBAL_FILE_NAMES if directory == opencode_dir else CONFIG_FILE_NAMES)
+    ]
     for directory in reversed(directories_up(project_dir, worktree)):
-        directories += [directory, directory / CONFIG_DIR_NAME]
+        for folder in (directory, directory / CONFIG_DIR_NAME):
+            candidates += [folder / name for name in CONFIG_FILE_NAMES]
     found: dict[Path, Path] = {}
-    for directory in directories:
-        for name in CONFIG_FILE_NAMES:
-            path = directory / name
-            if path.is_file():
-                found.setdefault(path.resolve(), path)
+    for path in candidates:
+        if path.is_file():
+            found.setdefault(path.resolve(), path)
     return list(found.values())
 
 
@@ -122,12 +161,20 @@ def _load_file(path: Path) -> dict[str, Any]:
         schema = _FileSchema.model_validate(raw)
     except ValidationError as exc:
         raise _validation_error(source, exc) from None
+    _warn_unsupported(schema, source)
     ignored = _ignored_keys(schema)
     if ignored:
         logger.debug("%s: ignoring settings this SDK does not use: %s", path, ", ".join(ignored))
     settings: dict[str, Any] = {
-        key: raw[key] for key in ("model", "small_model", "agent", "permission") if key in raw
+        key: raw[key]
+        for key in ("model", "small_model", "default_agent", "agent", "permission", "tools")
+        if key in raw
     }
+    if "command" in raw:
+        settings["command"] = raw["command"]
+    for name, entry in raw.get("mode", {}).items():  # legacy primary agents
+        agents = settings.setdefault("agent", {})
+        agents[name] = _merge(agents.get(name, {}), {**entry, "mode": "primary"}, top=False)
     if "provider" in raw:
         settings["provider"] = {
             provider_id: _provider_settings(provider)
@@ -136,7 +183,7 @@ def _load_file(path: Path) -> dict[str, Any]:
     paths = {"instructions": schema.instructions, "skills": schema.skills}
     for key, entries in paths.items():
         if key in raw:
-            settings[key] = _resolve_paths(entries, path.parent, key, path)
+            settings[key] = _local_paths(entries, key, path)
     return settings
 
 
@@ -236,8 +283,9 @@ def _provider_settings(provider: _ProviderSchema) -> dict[str, Any]:
     ``apiKey``/``baseURL`` (also inside ``options``, where OpenCode puts them) become
     ``api_key``/``base_url``, the provider-level spelling winning; ``options.headers``
     becomes ``extra_headers`` and ``options.timeout`` (milliseconds, or false for none)
-    the client's ``timeout`` in seconds; other options are passed on as request options.
-    ``npm`` picks ``kind``; model ``limit`` and ``cost`` become the override fields.
+    the client's ``timeout`` in seconds; other options are passed on (the client sends
+    only the API's request parameters, see ``providers.wire_options``). ``npm`` picks
+    ``kind``; model ``limit`` and ``cost`` become the override fields.
     """
     options = provider.options or _ProviderOptionsSchema()
     settings: dict[str, Any] = {}
@@ -254,11 +302,7 @@ def _provider_settings(provider: _ProviderSchema) -> dict[str, Any]:
         value = next((value for value in values if value is not None), None)
         if value is not None:
             settings[field] = value
-    passed = {
-        key: value
-        for key, value in (options.model_extra or {}).items()
-        if key not in _CLIENT_ONLY_OPTIONS
-    }
+    passed = dict(options.model_extra or {})  # the client keeps non-API ones as metadata
     if options.headers is not None:
         passed["extra_headers"] = options.headers
     if options.timeout is not None:
@@ -291,19 +335,15 @@ def _model_override(model: _ModelSchema) -> dict[str, Any]:
     return {key: value for key, value in pairs.items() if value is not None}
 
 
-def _resolve_paths(entries: list[str], base: Path, key: str, source: Path) -> list[str]:
-    """Entries made absolute against ``base`` (``~`` expands; ``base`` is glob-escaped,
-    since entries may be globs); URLs are not supported."""
-    resolved: list[str] = []
+def _local_paths(entries: list[str], key: str, source: Path) -> list[str]:
+    """Entries with ``~`` expanded; URLs are not supported (a warning says so)."""
+    local: list[str] = []
     for entry in entries:
         if _URL.match(entry):
             logger.warning("%s: %s: %s is a URL; only local files are read", source, key, entry)
             continue
-        path = Path(entry).expanduser()
-        resolved.append(
-            str(path) if path.is_absolute() else str(Path(glob.escape(str(base))) / path)
-        )
-    return resolved
+        local.append(str(Path(entry).expanduser()))
+    return local
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], top: bool = True) -> dict[str, Any]:
@@ -380,21 +420,31 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return text or "(top level)"
 
 
+def _warn_unsupported(schema: _FileSchema, source: _Source) -> None:
+    """One warning per top-level key this SDK does not act on: an OpenCode feature it
+    lacks, or a key OpenCode does not have (a typo: ``permision``)."""
+    for key in schema.model_extra or {}:
+        if key in _QUIET_KEYS:
+            continue
+        reason = UNSUPPORTED_KEYS.get(key)
+        if reason is None:
+            known = [*_FileSchema.model_fields, *UNSUPPORTED_KEYS]
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            reason = f"not an OpenCode setting{hint}"
+        logger.warning("%s: `%s` is %s; ignored here", source.where((key,)), key, reason)
+
+
 def _ignored_keys(schema: _FileSchema) -> list[str]:
-    """Dotted names of the settings a file makes that this SDK does not use.
+    """Dotted names of the nested settings a file makes that this SDK does not use
+    (top-level ones are warned about).
 
     Agent entries and provider request options are passed on, so they never count.
     """
-    ignored = [key for key in schema.model_extra or {} if key not in _QUIET_KEYS]
+    ignored: list[str] = []
     for provider_id, provider in schema.provider.items():
         prefix = f"provider.{provider_id}."
         ignored += _extra_keys(provider, prefix)
-        if provider.options is not None:
-            ignored += [
-                f"{prefix}options.{key}"
-                for key in provider.options.model_extra or {}
-                if key in _CLIENT_ONLY_OPTIONS
-            ]
         for model_id, model in (provider.models or {}).items():
             model_prefix = f"{prefix}models.{model_id}."
             ignored += _extra_keys(model, model_prefix)
@@ -485,9 +535,13 @@ class _AgentSchema(_Schema):
 class _FileSchema(_Schema):
     model: str | None = None
     small_model: str | None = None
+    default_agent: str | None = None
     provider: dict[str, _ProviderSchema] = Field(default_factory=dict)
     agent: dict[str, _AgentSchema] = Field(default_factory=dict)
+    mode: dict[str, _AgentSchema] = Field(default_factory=dict)
+    command: dict[str, dict[str, Any]] = Field(default_factory=dict)
     permission: Any = None
+    tools: dict[str, bool] | None = None
     instructions: list[str] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list)
 

@@ -1,7 +1,8 @@
 """Instruction files (``AGENTS.md`` and friends) that go into every system prompt.
 
 Found as OpenCode finds them: in each directory from the project up to the worktree
-root, then in the user's config dir, then the files that ``instructions`` globs name.
+root, then one per-user file (this SDK's config dir, else OpenCode's ``AGENTS.md``, else
+Claude Code's ``~/.claude/CLAUDE.md``), then the files that ``instructions`` globs name.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .paths import directories_up, user_config_dir
+from .paths import directories_up, opencode_config_dir, user_config_dir
 
 logger = logging.getLogger(__name__)
 
 #: Looked for in each directory; the first one present is used, so a project that keeps
 #: both (one for each tool) is not instructed twice.
-INSTRUCTION_FILE_NAMES = ("AGENTS.md", "CLAUDE.md")
+INSTRUCTION_FILE_NAMES = ("AGENTS.md", "CLAUDE.md", "CONTEXT.md")
 
 
 def find_instruction_files(
@@ -29,33 +30,40 @@ def find_instruction_files(
 ) -> list[Path]:
     """The instruction files for ``project_dir``, in the order they are given to the model.
 
-    First, nearest directory first, the ``AGENTS.md`` (else ``CLAUDE.md``) of each
-    directory from ``project_dir`` up to ``worktree`` (only ``project_dir`` without
-    one); then the one in ``user_dir`` (default: ``user_config_dir()``); then the files
-    matching the ``extra`` globs (``**`` recurses, ``~`` expands, relative patterns are
-    taken from ``project_dir``), sorted per glob. A file reached twice is listed once.
+    First, nearest directory first, the ``AGENTS.md`` (else ``CLAUDE.md``, else
+    ``CONTEXT.md``) of each directory from ``project_dir`` up to ``worktree`` (only
+    ``project_dir`` without one); then the first per-user file of ``user_dir`` (default:
+    ``user_config_dir()``), OpenCode's config dir and ``~/.claude/CLAUDE.md``; then the
+    files matching the ``extra`` globs (``**`` recurses, ``~`` expands), sorted per glob.
+    A relative pattern is matched in every directory from ``project_dir`` up to
+    ``worktree``, as OpenCode does. A file reached twice is listed once.
     """
-    found: list[Path] = []
-    for directory in [*directories_up(project_dir, worktree), user_dir or user_config_dir()]:
-        first = next(
-            (directory / name for name in INSTRUCTION_FILE_NAMES if (directory / name).is_file()),
-            None,
-        )
-        if first is not None:
-            found.append(first)
+    directories = directories_up(project_dir, worktree)
+    found = [path for path in map(_first_instructions, directories) if path is not None]
+    user = [user_dir or user_config_dir(), opencode_config_dir()]
+    personal = [p for p in map(_first_instructions, user) if p is not None]
+    claude = Path.home() / ".claude" / "CLAUDE.md"
+    found += personal[:1] or ([claude] if claude.is_file() else [])
     for pattern in extra:
-        found += _glob_files(pattern, project_dir)
+        found += _glob_files(pattern, directories)
     unique: dict[Path, Path] = {}
     for path in found:
         unique.setdefault(path.resolve(), path)
     return list(unique.values())
 
 
-def _glob_files(pattern: str, base: Path) -> list[Path]:
+def _first_instructions(directory: Path) -> Path | None:
+    return next(
+        (directory / name for name in INSTRUCTION_FILE_NAMES if (directory / name).is_file()),
+        None,
+    )
+
+
+def _glob_files(pattern: str, directories: Sequence[Path]) -> list[Path]:
+    """Files matching ``pattern``: as is when absolute, else under each directory."""
     expanded = Path(pattern).expanduser()
-    if not expanded.is_absolute():
-        expanded = Path(glob.escape(str(base.expanduser().resolve()))) / expanded
-    matches = sorted(glob.glob(str(expanded), recursive=True))
+    roots = [Path()] if expanded.is_absolute() else [Path(glob.escape(str(d))) for d in directories]
+    matches = [m for root in roots for m in sorted(glob.glob(str(root / expanded), recursive=True))]
     return [Path(match) for match in matches if Path(match).is_file()]
 
 

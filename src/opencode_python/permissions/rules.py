@@ -26,6 +26,10 @@ EDIT_TOOLS: Final = frozenset({"write", "edit", "multiedit", "apply_patch"})
 """Tools that change files; one ``edit`` rule governs them all."""
 
 
+# Legacy ``tools`` names that are checked under the ``edit`` permission.
+_LEGACY_EDIT_TOOLS: Final = frozenset({"patch"})
+
+
 def permission_key(tool_id: str) -> str:
     """The permission a tool is checked under: ``edit`` for the editing tools, else its id."""
     return "edit" if tool_id in EDIT_TOOLS else tool_id
@@ -48,6 +52,26 @@ def from_config(value: object) -> Ruleset:
         f"permission must be an action ({_ALLOWED}), a mapping of permission to action or "
         f"to {{pattern: action}}, or a list of rules; got {type(value).__name__}"
     )
+
+
+def from_tools(tools: object, where: str) -> Ruleset:
+    """OpenCode's legacy ``tools: {"bash": false}`` (top level or per agent) as rules:
+    true allows the tool, false denies it; the editing tools and ``patch`` are checked
+    as ``edit``. Keys are patterns (``"mcp_*": false``)."""
+    if tools is None:
+        return []
+    if not isinstance(tools, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, bool) for key, value in tools.items()
+    ):
+        raise ConfigError(f"{where}: must map tool names to true or false; got {tools!r}")
+    return [
+        PermissionRule(
+            permission="edit" if tool in _LEGACY_EDIT_TOOLS else permission_key(tool),
+            pattern="*",
+            action="allow" if enabled else "deny",
+        )
+        for tool, enabled in tools.items()
+    ]
 
 
 def merge(*rulesets: Iterable[PermissionRule]) -> Ruleset:

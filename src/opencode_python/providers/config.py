@@ -91,6 +91,9 @@ class ProviderConfig(BaseModel):
     api_key: SecretStr | None = None
     base_url: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Settings kept with the provider but never sent (an ``opencode.json`` provider's
+    options that are not request parameters, such as ``modelsDiscovery``)."""
     models: dict[str, ModelOverride] = Field(default_factory=dict)
     connect_timeout: float = Field(default=10.0, gt=0)
     """Seconds to wait for a connection to the endpoint."""

@@ -15,7 +15,7 @@ from ..agents.agent import Agent
 from ..agents.builtin import DEFAULT_AGENT
 from ..agents.delegation import DelegationLimits
 from ..agents.manager import AgentManager, AgentRun
-from ..agents.markdown import agent_dirs
+from ..agents.markdown import agent_dirs, mode_dirs
 from ..agents.models import LOCAL_DEFAULT_MODEL, ModelChooser
 from ..agents.orchestrator import AgentOrchestrator
 from ..agents.registry import AgentRegistry
@@ -23,11 +23,12 @@ from ..agents.result import AgentResult
 from ..agents.runtime import AgentRuntime, RuntimeSettings
 from ..agents.task import AgentTask
 from ..agents.task_tool import TaskTool
+from ..commands import Command, CommandError, expand_command, load_commands
 from ..config.files import OpenCodeFileConfig, load_config
-from ..config.paths import user_config_dir
+from ..config.paths import config_dirs, user_config_dir
 from ..context.builder import ContextBuilder
 from ..core import events as ev
-from ..core.errors import ConfigError, OpenCodeError
+from ..core.errors import ConfigError, NotFoundError, OpenCodeError
 from ..core.events import Event, EventBus
 from ..core.ids import new_id
 from ..core.models import (
@@ -46,12 +47,13 @@ from ..memory.manager import MemoryManager
 from ..memory.summarizer import MemorySummarizer
 from ..memory.tools import MemorySearchTool, MemoryStoreTool
 from ..permissions.gate import Approver, PermissionGate
-from ..permissions.rules import from_config
+from ..permissions.rules import from_config, from_tools
 from ..providers.base import Provider
 from ..providers.catalog import cost_of
 from ..providers.config import ProviderConfig
 from ..providers.registry import ProviderRegistry
 from ..providers.retry import RetryPolicy
+from ..providers.wire_options import split_wire_options
 from ..skills.loader import SkillLoader
 from ..skills.tool import SkillTool
 from ..storage.contract import Store
@@ -119,6 +121,12 @@ class OpenCodeAsyncClient:
         self._history = ToolExecutionTracker()
         self._open_lock = asyncio.Lock()
         self._closed = False
+        self._default_agent: str | None = None
+        self._worktree: Path | None = None
+        self.commands: dict[str, Command] = {}
+        """The custom commands by name (``.opencode/command/*.md``, ``command`` in
+        opencode.json), loaded on open; see ``run_command``."""
+        self.command_errors: list[CommandError] = []
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -189,7 +197,19 @@ class OpenCodeAsyncClient:
         self.agents.store = self._store
         await self.agents.load()
         await self.agents.load_definitions(loaded.config.agent, "opencode.json")
-        await self.agents.load_markdown(agent_dirs(self.config.resolved_project_dir, user_dir))
+        project_dir = self.config.resolved_project_dir
+        await self.agents.load_markdown(
+            agent_dirs(project_dir, user_dir, worktree=worktree),
+            modes=mode_dirs(project_dir, user_dir, worktree=worktree),
+        )
+        self._default_agent = loaded.config.default_agent
+        self._worktree = worktree
+        self.commands, command_errors = await asyncio.to_thread(
+            load_commands,
+            config_dirs(project_dir, worktree, user_dir=user_dir),
+            loaded.config.command,
+        )
+        self.command_errors = command_errors
         skills = SkillLoader(
             self.config.resolved_project_dir,
             worktree=worktree,
@@ -259,9 +279,12 @@ class OpenCodeAsyncClient:
         self.models.small = self.config.small_model or file_config.small_model
         for provider_id, settings in file_config.provider.items():
             if provider_id not in self.config.providers:
-                self.providers.register(ProviderConfig(provider_id=provider_id, **settings))
+                wire, kept = split_wire_options(settings.get("options", {}))
+                config = {**settings, "options": wire, "metadata": kept}
+                self.providers.register(ProviderConfig(provider_id=provider_id, **config))
         file_rules = from_config(file_config.permission) if file_config.permission else []
         self.permissions.config_rules = [
+            *from_tools(file_config.tools, "opencode.json: tools"),  # permission wins
             *file_rules,
             *self.config.permission,
             *_env_permission(),
@@ -532,8 +555,76 @@ class OpenCodeAsyncClient:
         runtime = await self._ready_runtime()
         return await self._tasks.run(
             runtime.execute_agent(
-                agent or DEFAULT_AGENT, session_id, message, model=model, wait=wait
+                agent or self.default_agent(), session_id, message, model=model, wait=wait
             )
+        )
+
+    async def run_command(
+        self,
+        session_id: str,
+        name: str,
+        arguments: str = "",
+        *,
+        agent: str | None = None,
+        model: str | None = None,
+    ) -> AgentResult:
+        """Run the custom command ``name`` with ``arguments`` (docs/commands.md), as
+        OpenCode's ``/name arguments``: its template filled in, its shell segments run,
+        its ``@file``s attached, then sent with its agent and model (``agent``/``model``
+        here win). A command marked ``subtask`` (or whose agent is a subagent) runs as a
+        task in a child session of ``session_id``."""
+        await self._ready()
+        command = self.commands.get(name)
+        if command is None:
+            known = ", ".join(sorted(self.commands)) or "none"
+            raise NotFoundError(
+                f"no command named {name!r} (commands: {known}); add one as "
+                f".opencode/command/{name}.md or under 'command' in opencode.json"
+            )
+        expanded = await expand_command(
+            command,
+            arguments,
+            project_dir=self.config.resolved_project_dir,
+            worktree=self._worktree,
+        )
+        agent_name = agent or expanded.agent or self.default_agent()
+        chosen_model = model or expanded.model
+        subtask = expanded.subtask is True or (
+            expanded.subtask is None and self.agents.get(agent_name).mode == "subagent"
+        )
+        if subtask:
+            return await self.delegate_task(
+                self.default_agent(),
+                agent_name,
+                expanded.text,
+                session_id,
+                description=command.description or name,
+                options={"model": chosen_model} if chosen_model else None,
+            )
+        return await self.prompt(session_id, expanded.text, agent=agent_name, model=chosen_model)
+
+    def default_agent(self) -> str:
+        """The agent a prompt without one runs: ``default_agent`` of ``opencode.json``
+        (a primary agent that is not hidden, as OpenCode requires), else build.
+        Raises ``ConfigError`` when the file names one that cannot be the default."""
+        name = self._default_agent
+        if name is None:
+            return DEFAULT_AGENT
+        primary = [a.name for a in self.agents.list("primary")]
+        try:
+            agent = self.agents.get(name)
+        except NotFoundError:
+            problem = "is not an agent"
+        else:
+            if agent.hidden:
+                problem = "is hidden"
+            elif agent.mode == "subagent":
+                problem = "is a subagent"
+            else:
+                return name
+        raise ConfigError(
+            f"opencode.json: default_agent {name!r} {problem}; name a primary agent "
+            f"({', '.join(primary)}) or pass agent= to choose one for this run"
         )
 
     async def execute_agent(
@@ -582,7 +673,7 @@ class OpenCodeAsyncClient:
         unsubscribe = self.events.subscribe("*", forward)
         task = self._tasks.spawn(
             runtime.execute_agent(
-                agent or DEFAULT_AGENT, session_id, message, model=model, run_id=run_id
+                agent or self.default_agent(), session_id, message, model=model, run_id=run_id
             )
         )
         task.add_done_callback(lambda _: queue.put_nowait(None))

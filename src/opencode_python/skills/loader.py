@@ -4,11 +4,15 @@ A skill is a directory with a ``SKILL.md``: YAML frontmatter (``name``, ``descri
 optionally ``license`` and ``metadata``) and a Markdown body of instructions. The loader
 searches, nearest first: every directory from the base directory up to the worktree root
 (``.opencode/skill/``, ``.opencode/skills/``, ``.claude/skills/``, ``.agents/skills/``),
-then the user's config dir (``skill/``, ``skills/``), then paths from config. When two
-skills share a name, the first found (the one nearest the project) wins.
+then the per-user folders (this SDK's config dir, ``~/.opencode`` and OpenCode's
+``~/.config/opencode``: ``skill/``, ``skills/``; then ``~/.claude/skills`` and
+``~/.agents/skills``), then paths from config. When two skills share a name, the first
+found (the one nearest the project) wins.
 
 A broken skill never stops discovery: it is logged, kept in ``SkillLoader.errors`` and
-skipped, so one bad file cannot hide every other skill.
+skipped, so one bad file cannot hide every other skill. What the Agent Skills spec
+asks but OpenCode does not enforce (a lowercase-hyphen name of at most 64 characters, a
+description within 1,024) is warned about, and the skill is loaded.
 """
 
 from __future__ import annotations
@@ -21,11 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..config.paths import global_config_dirs, user_config_dir
 from ..core.errors import ConfigError
-from ..storage.paths import APP_NAME
 from ..storage.project import resolve_project
 
 log = logging.getLogger(__name__)
@@ -33,8 +36,10 @@ log = logging.getLogger(__name__)
 SKILL_FILE = "SKILL.md"
 #: Searched in every directory from the base directory up to the worktree, in this order.
 PROJECT_SKILL_DIRS = (".opencode/skill", ".opencode/skills", ".claude/skills", ".agents/skills")
-#: Searched in the user's config dir (``~/.config/opencode-python`` on Linux).
+#: Searched in each per-user config folder (``~/.config/opencode-python``, ...).
 USER_SKILL_DIRS = ("skill", "skills")
+#: Claude Code's and the Agent Skills' per-user folders, under the home directory.
+HOME_SKILL_DIRS = (".claude/skills", ".agents/skills")
 NAME_MAX_CHARS = 64
 DESCRIPTION_MAX_CHARS = 1024
 # Directories that never hold skills but can be huge (a configured path may be a repo).
@@ -76,11 +81,6 @@ class _InvalidSkill(Exception):
     """Why a SKILL.md cannot be loaded; caught by discovery and turned into a SkillError."""
 
 
-def default_user_dir() -> Path:
-    """The per-user config dir skills are read from (honours ``XDG_CONFIG_HOME``)."""
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
-
-
 class SkillLoader:
     """Discovers the skills a project can use. Construction does no I/O beyond a check
     that ``base_dir`` exists; ``discover_skills()`` scans and caches.
@@ -106,7 +106,7 @@ class SkillLoader:
             )
         self._worktree = None if worktree is None else Path(worktree).expanduser().resolve()
         self.user_dir = (
-            default_user_dir() if user_dir is None else Path(user_dir).expanduser().resolve()
+            user_config_dir() if user_dir is None else Path(user_dir).expanduser().resolve()
         )
         self.extra_paths = [(self.base_dir / Path(p).expanduser()).resolve() for p in extra_paths]
         self.errors: list[SkillError] = []
@@ -183,7 +183,9 @@ class SkillLoader:
             for directory in self._project_dirs()
             for sub in PROJECT_SKILL_DIRS
         ]
-        roots += [(self.user_dir / sub, "user") for sub in USER_SKILL_DIRS]
+        personal = [self.user_dir, *reversed(global_config_dirs(self.user_dir)[:-1])]
+        roots += [(folder / sub, "user") for folder in personal for sub in USER_SKILL_DIRS]
+        roots += [(Path.home() / sub, "user") for sub in HOME_SKILL_DIRS]
         roots += [(path, "config") for path in self.extra_paths]
         return roots
 
@@ -219,7 +221,7 @@ def _load(path: Path, source: SkillSource) -> Skill:
         raise _InvalidSkill(f"cannot read the file ({exc})") from None
     frontmatter, body = _split_frontmatter(text)
     data = _parse_yaml(frontmatter)
-    name = _name(data)
+    name = _name(data, path)
     if name != path.parent.name:
         log.warning(
             "skill %r in %s is in a directory named %r; name the directory after the skill",
@@ -229,7 +231,7 @@ def _load(path: Path, source: SkillSource) -> Skill:
         )
     return Skill(
         name=name,
-        description=_description(data),
+        description=_description(data, path),
         path=path,
         directory=path.parent,
         content=body.strip(),
@@ -286,19 +288,24 @@ def _quote_colon_values(frontmatter: str) -> str:
     return "\n".join(out)
 
 
-def _name(data: dict[str, Any]) -> str:
+def _name(data: dict[str, Any], path: Path) -> str:
     name = data.get("name")
     if name is None:
         raise _InvalidSkill("the frontmatter has no 'name'")
-    if not isinstance(name, str) or len(name) > NAME_MAX_CHARS or _NAME.fullmatch(name) is None:
-        raise _InvalidSkill(
-            f"invalid name {name!r}: use 1-{NAME_MAX_CHARS} lowercase letters and digits, "
-            "words joined by single hyphens (like 'pdf-forms')"
+    if not isinstance(name, str) or not name.strip():
+        raise _InvalidSkill(f"'name' must be non-empty text; got {name!r}")
+    if len(name) > NAME_MAX_CHARS or _NAME.fullmatch(name) is None:
+        log.warning(
+            "skill %r in %s: the Agent Skills spec asks for 1-%d lowercase letters and "
+            "digits, words joined by single hyphens (like 'pdf-forms'); loaded anyway",
+            name,
+            path,
+            NAME_MAX_CHARS,
         )
     return name
 
 
-def _description(data: dict[str, Any]) -> str:
+def _description(data: dict[str, Any], path: Path) -> str:
     description = data.get("description")
     if description is None:
         raise _InvalidSkill("the frontmatter has no 'description'")
@@ -306,9 +313,12 @@ def _description(data: dict[str, Any]) -> str:
         raise _InvalidSkill("'description' must be non-empty text saying when to use the skill")
     description = description.strip()
     if len(description) > DESCRIPTION_MAX_CHARS:
-        raise _InvalidSkill(
-            f"'description' is {len(description)} characters; "
-            f"keep it within {DESCRIPTION_MAX_CHARS}"
+        log.warning(
+            "skill in %s: the description is %d characters, over the Agent Skills spec's "
+            "%d; loaded anyway (every agent's prompt carries it)",
+            path,
+            len(description),
+            DESCRIPTION_MAX_CHARS,
         )
     return description
 

@@ -100,6 +100,7 @@ class ToolExecutionManager:
         self.ask_user = ask_user
         """Answers the ``question`` tool (and ``ToolContext.ask_user``) for the app."""
         self._validators: dict[tuple[str, int], Draft202012Validator] = {}
+        self._upgraded: set[str] = set()  # tools whose old argument names were logged
 
     def parse_arguments(self, tool_id: str, raw: str | dict[str, Any]) -> dict[str, Any]:
         """The arguments as a dict, checked against the tool's schema.
@@ -107,6 +108,19 @@ class ToolExecutionManager:
         Raises ``ToolArgumentsError`` with a message the model can act on.
         """
         args = raw if isinstance(raw, dict) else decode_arguments(tool_id, raw)
+        tool = self.registry.get(tool_id)
+        if tool is not None:
+            upgraded = tool.upgrade_arguments(args)
+            if upgraded is not args and tool_id not in self._upgraded:
+                self._upgraded.add(tool_id)
+                old = ", ".join(sorted(set(args) - set(upgraded))) or "nested names"
+                log.warning(
+                    "a call of tool %s used old argument names (%s); they are accepted "
+                    "until 0.3.0, OpenCode's names are used from now on (see CHANGELOG.md)",
+                    tool_id,
+                    old,
+                )
+            args = upgraded
         validator = self._validator(tool_id)
         if validator is not None:
             errors = sorted(validator.iter_errors(args), key=lambda e: list(e.path))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -76,6 +76,8 @@ class Question:
     header: str = ""
     options: list[str] = field(default_factory=list)
     multiple: bool = False
+    option_descriptions: list[str] = field(default_factory=list)
+    """What each option means, when the model said (OpenCode's option ``description``)."""
 
 
 QuestionCallback = Callable[[list[Question]], Awaitable[list[str]]]
@@ -158,6 +160,18 @@ class ToolContext:
         return await self._on_call_tool(tool_id, args)
 
 
+def rename_arguments(args: dict[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:
+    """``args`` with each old key of ``renamed`` under its new name. When a call gives
+    both, the new name's value is kept and the old one dropped."""
+    if not renamed or not any(old in args for old in renamed):
+        return args
+    upgraded = {key: value for key, value in args.items() if key not in renamed}
+    for old, new in renamed.items():
+        if old in args and new not in args:
+            upgraded[new] = args[old]
+    return upgraded
+
+
 def with_enum(schema: dict[str, Any], field: str, names: Sequence[str]) -> dict[str, Any]:
     """``schema`` with its string property ``field`` limited to ``names`` (for
     ``Tool.parameters_for``). With no names it is left open: an empty enum would make
@@ -176,10 +190,19 @@ class Tool(ABC):
     description: ClassVar[str] = ""
     #: Which end of a long output the model sees: "head" for files, "tail" for logs.
     truncate_direction: ClassVar[Literal["head", "tail"]] = "head"
+    #: Argument names the tool took before it used OpenCode's, old to new
+    #: (``{"file_path": "filePath"}``): still accepted, renamed before validation.
+    renamed_arguments: ClassVar[Mapping[str, str]] = {}
 
     def parameters(self) -> dict[str, Any]:
         """The JSON schema of the arguments object. Override when the tool takes any."""
         return EMPTY_SCHEMA
+
+    def upgrade_arguments(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``args`` under today's names: the executor calls this before it validates, so
+        a call written with old names (``renamed_arguments``) still runs. Override for
+        names inside nested objects."""
+        return rename_arguments(args, self.renamed_arguments)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
         """The subjects a call is checked against before it runs (the loop enforces it).

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,10 +91,11 @@ _END_OF_FILE = "*** End of File"
 
 
 class ApplyPatchParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # by name: the snake_case spelling of before 0.2, for code that calls execute()
+    model_config = ConfigDict(extra="forbid", validate_by_name=True)
 
     patch_text: str = Field(
-        description="The whole patch, from '*** Begin Patch' to '*** End Patch'."
+        alias="patchText", description="The whole patch, from '*** Begin Patch' to '*** End Patch'."
     )
 
 
@@ -409,12 +410,13 @@ class ApplyPatchTool(Tool):
 
     id = "apply_patch"
     description = DESCRIPTION
+    renamed_arguments: ClassVar[Mapping[str, str]] = {"patch_text": "patchText"}
 
     def parameters(self) -> dict[str, Any]:
         return tool_schema(ApplyPatchParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        operations = parse_patch(args["patch_text"])
+        operations = parse_patch(args["patchText"])
         return [display_path(ctx, path) for path in _touched(ctx, operations)]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:

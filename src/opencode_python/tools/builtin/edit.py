@@ -24,31 +24,47 @@ from .safe_open import checked_path
 DESCRIPTION = """\
 Replace text in a file.
 
-- old_string must match the file's text, including indentation and line breaks. Copy it \
+- oldString must match the file's text, including indentation and line breaks. Copy it \
 from the read tool's output WITHOUT the line-number prefix (`00012| `): everything after \
 the "| " is the line itself.
-- old_string must match exactly one place. Include enough surrounding lines to make it \
-unique, or set replace_all to true to change every match (to rename a variable, say).
+- oldString must match exactly one place. Include enough surrounding lines to make it \
+unique, or set replaceAll to true to change every match (to rename a variable, say).
 - Small slips in whitespace, indentation or escaping are tolerated; the result says \
 when one was, so you can be exact next time.
-- To create a new file, give an empty old_string and the whole content as new_string.
+- To create a new file, give an empty oldString and the whole content as newString.
 - Read a file before editing it, and prefer editing existing files to writing new ones.
 """
 
 
 class EditParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # by name: the snake_case spelling of before 0.2, for code that calls execute()
+    model_config = ConfigDict(extra="forbid", validate_by_name=True)
 
     file_path: str = Field(
-        description="The file to change: an absolute path, or relative to the working directory."
+        alias="filePath",
+        description="The file to change: an absolute path, or relative to the working directory.",
     )
     old_string: str = Field(
-        description="The exact text to replace. Empty only to create a file that does not exist."
+        alias="oldString",
+        description="The exact text to replace. Empty only to create a file that does not exist.",
     )
-    new_string: str = Field(description="The text to put in its place (must differ).")
+    new_string: str = Field(
+        alias="newString", description="The text to put in its place (must differ)."
+    )
     replace_all: bool = Field(
-        default=False, description="Replace every match instead of requiring exactly one."
+        alias="replaceAll",
+        default=False,
+        description="Replace every match instead of requiring exactly one.",
     )
+
+
+#: The snake_case names edit took before 0.2 (see CHANGELOG.md).
+RENAMED_EDIT_ARGUMENTS = {
+    "file_path": "filePath",
+    "old_string": "oldString",
+    "new_string": "newString",
+    "replace_all": "replaceAll",
+}
 
 
 def same_line_endings(content: str, text: str) -> str:
@@ -71,7 +87,7 @@ def describe(replacement: Replacement) -> str:
         text = f"Edit applied successfully: replaced {replacement.count} matches."
     note = STRATEGY_NOTES.get(replacement.strategy)
     if note:
-        text += f" old_string was matched {note}."
+        text += f" oldString was matched {note}."
     return text
 
 
@@ -80,12 +96,13 @@ class EditTool(Tool):
 
     id = "edit"
     description = DESCRIPTION
+    renamed_arguments = RENAMED_EDIT_ARGUMENTS
 
     def parameters(self) -> dict[str, Any]:
         return tool_schema(EditParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [display_path(ctx, checked_path(ctx, args["file_path"]))]
+        return [display_path(ctx, checked_path(ctx, args["filePath"]))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = EditParams.model_validate(args)
@@ -95,15 +112,13 @@ class EditTool(Tool):
 
     def _edit(self, ctx: ToolContext, path: Path, params: EditParams) -> ToolResult:
         if params.old_string == params.new_string:
-            raise ToolError(
-                "old_string and new_string are identical, so there is nothing to change."
-            )
+            raise ToolError("oldString and newString are identical, so there is nothing to change.")
         with locked(path):
             if params.old_string == "":
                 if path.exists():
                     kind = "a directory" if path.is_dir() else "a file that already exists"
                     raise ToolError(
-                        f"old_string is empty, but {display_path(ctx, path)} is {kind}. Give "
+                        f"oldString is empty, but {display_path(ctx, path)} is {kind}. Give "
                         "the exact text to replace, or use the write tool to replace a whole file."
                     )
                 write_text_file(path, params.new_string)

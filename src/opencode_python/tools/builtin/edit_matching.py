@@ -280,7 +280,7 @@ STRATEGIES: tuple[tuple[str, Finder], ...] = (
 
 STRATEGY_NOTES = {
     "trimmed_boundary": "ignoring leading and trailing whitespace",
-    "indentation_flexible": "ignoring indentation; new_string was re-indented to match",
+    "indentation_flexible": "ignoring indentation; newString was re-indented to match",
     "line_trimmed": "ignoring whitespace at the start and end of each line",
     "whitespace_normalized": "treating runs of whitespace as one space",
     "escape_normalized": "reading literal escapes such as \\n as the characters they name",
@@ -305,10 +305,10 @@ def replace(content: str, old: str, new: str, replace_all: bool = False) -> Repl
     """
     if old == new:
         raise EditMatchError(
-            "old_string and new_string are identical, so there is nothing to change."
+            "oldString and newString are identical, so there is nothing to change."
         )
     if not old:
-        raise EditMatchError("old_string is empty; give the exact text to replace.")
+        raise EditMatchError("oldString is empty; give the exact text to replace.")
     for name, finder in STRATEGIES:
         spans = _without_overlaps(finder(content, old, new))
         if not spans:
@@ -316,8 +316,8 @@ def replace(content: str, old: str, new: str, replace_all: bool = False) -> Repl
         if len(spans) > 1 and not replace_all:
             how = f" ({STRATEGY_NOTES[name]})" if name in STRATEGY_NOTES else ""
             raise EditMatchError(
-                f"Found {len(spans)} matches for old_string{how}. Add more surrounding "
-                "context to old_string so it matches exactly one place, or set replace_all "
+                f"Found {len(spans)} matches for oldString{how}. Add more surrounding "
+                "context to oldString so it matches exactly one place, or set replaceAll "
                 "to true to replace every match."
             )
         pieces: list[str] = []
@@ -331,6 +331,6 @@ def replace(content: str, old: str, new: str, replace_all: bool = False) -> Repl
             raise EditMatchError("The edit would not change the file; it already reads that way.")
         return Replacement(result, name, len(spans))
     raise EditMatchError(
-        "Could not find old_string in the file. It must match the file's text, including "
+        "Could not find oldString in the file. It must match the file's text, including "
         "whitespace and indentation; read the file again and copy the lines exactly."
     )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core.errors import ToolError
-from ..framework import Tool, ToolContext, ToolResult
-from .edit import edit_text
+from ..framework import Tool, ToolContext, ToolResult, rename_arguments
+from .edit import RENAMED_EDIT_ARGUMENTS, edit_text
 from .edit_matching import EditMatchError
 from .filesystem import change_result, locked, read_text_file, tool_schema, write_text_file
 from .paths import check_external, display_path
@@ -20,31 +21,43 @@ DESCRIPTION = """\
 Make several edits to one file in one call. Prefer it to repeated edit calls on the \
 same file.
 
-- Each edit works like the edit tool (old_string, new_string, replace_all), and they are \
+- Each edit works like the edit tool (oldString, newString, replaceAll), and they are \
 applied in order, each to the result of the ones before: make sure an earlier edit does \
 not change the text a later one looks for.
 - All or nothing: if any edit fails, none is applied and the file is unchanged; the error \
 says which edit failed and why.
-- To create a new file, give the first edit an empty old_string and the content as \
-new_string; later edits then change that content.
+- To create a new file, give the first edit an empty oldString and the content as \
+newString; later edits then change that content.
 """
 
 
 class OneEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # by name: the snake_case spelling of before 0.2, for code that calls execute()
+    model_config = ConfigDict(extra="forbid", validate_by_name=True)
 
-    old_string: str = Field(description="The exact text to replace.")
-    new_string: str = Field(description="The text to put in its place (must differ).")
+    file_path: str | None = Field(
+        alias="filePath",
+        default=None,
+        description="The file, as in OpenCode's edit; when given, the same as the call's.",
+    )
+    old_string: str = Field(alias="oldString", description="The exact text to replace.")
+    new_string: str = Field(
+        alias="newString", description="The text to put in its place (must differ)."
+    )
     replace_all: bool = Field(
-        default=False, description="Replace every match instead of requiring exactly one."
+        alias="replaceAll",
+        default=False,
+        description="Replace every match instead of requiring exactly one.",
     )
 
 
 class MultiEditParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # by name: the snake_case spelling of before 0.2, for code that calls execute()
+    model_config = ConfigDict(extra="forbid", validate_by_name=True)
 
     file_path: str = Field(
-        description="The file to change: an absolute path, or relative to the working directory."
+        alias="filePath",
+        description="The file to change: an absolute path, or relative to the working directory.",
     )
     edits: list[OneEdit] = Field(min_length=1, description="The edits, applied in this order.")
 
@@ -54,16 +67,36 @@ class MultiEditTool(Tool):
 
     id = "multiedit"
     description = DESCRIPTION
+    renamed_arguments: ClassVar[Mapping[str, str]] = {"file_path": "filePath"}
+
+    def upgrade_arguments(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The edit tool's old names inside ``edits`` too."""
+        upgraded = super().upgrade_arguments(args)
+        edits = upgraded.get("edits")
+        if not isinstance(edits, list):
+            return upgraded
+        renamed = [
+            rename_arguments(e, RENAMED_EDIT_ARGUMENTS) if isinstance(e, dict) else e for e in edits
+        ]
+        if all(new is old for new, old in zip(renamed, edits, strict=True)):
+            return upgraded
+        return {**upgraded, "edits": renamed}
 
     def parameters(self) -> dict[str, Any]:
         return tool_schema(MultiEditParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [display_path(ctx, checked_path(ctx, args["file_path"]))]
+        return [display_path(ctx, checked_path(ctx, args["filePath"]))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = MultiEditParams.model_validate(args)
         path = checked_path(ctx, params.file_path)
+        for number, edit in enumerate(params.edits, 1):
+            if edit.file_path is not None and checked_path(ctx, edit.file_path) != path:
+                raise ToolError(
+                    f"Edit {number} names {edit.file_path}, but this call edits "
+                    f"{params.file_path}: multiedit changes one file; call it once per file."
+                )
         await check_external(ctx, path)
         return await asyncio.to_thread(self._edit, ctx, path, params.edits)
 

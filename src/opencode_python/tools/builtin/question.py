@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ..framework import Question, Tool, ToolContext, ToolResult
+from .filesystem import tool_schema
 
 DESCRIPTION = """\
 Ask the user one or more questions and wait for the answers.
@@ -26,13 +27,34 @@ freely. Set `multiple` when more than one option may be chosen.
 """
 
 
+class QuestionOption(BaseModel):
+    """One answer to choose from, as OpenCode's question tool takes it."""
+
+    label: str = Field(min_length=1, description="Display text (1-5 words, concise).")
+    description: str = Field(default="", description="Explanation of the choice.")
+
+
 class QuestionParam(BaseModel):
     """One question of a ``question`` call."""
 
     question: str = Field(min_length=1, description="The full question.")
     header: str = Field(default="", description="A short label for it (a few words).")
-    options: list[str] = Field(default_factory=list, description="Answers to choose from.")
+    options: list[QuestionOption] = Field(
+        default_factory=list, description="Answers to choose from."
+    )
     multiple: bool = Field(default=False, description="Whether several options may be chosen.")
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _plain_labels(cls, value: Any) -> Any:
+        return _labelled(value)
+
+
+def _labelled(options: Any) -> Any:
+    """Options given as plain strings, as before 0.2, as ``{"label": ...}``."""
+    if isinstance(options, list):
+        return [{"label": o} if isinstance(o, str) else o for o in options]
+    return options
 
 
 class QuestionParams(BaseModel):
@@ -48,12 +70,32 @@ class QuestionTool(Tool):
     description = DESCRIPTION
 
     def parameters(self) -> dict[str, Any]:
-        return QuestionParams.model_json_schema()
+        return tool_schema(QuestionParams)
+
+    def upgrade_arguments(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Options as plain strings (before 0.2) become ``{"label": ...}``."""
+        questions = args.get("questions")
+        if not isinstance(questions, list) or not any(
+            isinstance(q, dict) and any(isinstance(o, str) for o in q.get("options") or [])
+            for q in questions
+        ):
+            return args
+        upgraded = [
+            {**q, "options": _labelled(q.get("options"))} if isinstance(q, dict) else q
+            for q in questions
+        ]
+        return {**args, "questions": upgraded}
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = QuestionParams.model_validate(args)
         questions = [
-            Question(question=q.question, header=q.header, options=q.options, multiple=q.multiple)
+            Question(
+                question=q.question,
+                header=q.header,
+                options=[o.label for o in q.options],
+                multiple=q.multiple,
+                option_descriptions=[o.description for o in q.options],
+            )
             for q in params.questions
         ]
         answers = await ctx.ask_user(questions)

@@ -7,9 +7,10 @@ import base64
 import io
 import os
 import stat
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,10 +35,10 @@ IMAGE_TYPES = {
 DESCRIPTION = f"""\
 Read a file from the filesystem.
 
-- file_path is absolute, or relative to the working directory.
+- filePath is absolute, or relative to the working directory.
 - By default it returns up to {DEFAULT_LIMIT} lines from the start of the file. For long \
-files, give offset (the number of lines to skip, so offset=0 starts at line 1) and limit \
-(how many lines to return).
+files, give offset (the line number to start from, 1-indexed) and limit (how many lines \
+to return).
 - Lines are numbered: `00012| text` is line 12. The prefix is not part of the file: \
 leave it out when you copy text into edit.
 - Lines longer than 2000 characters are cut.
@@ -48,15 +49,28 @@ leave it out when you copy text into edit.
 
 
 class ReadParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # by name: the snake_case spelling of before 0.2, for code that calls execute()
+    model_config = ConfigDict(extra="forbid", validate_by_name=True)
 
     file_path: str = Field(
-        description="The file to read: an absolute path, or relative to the working directory."
+        alias="filePath",
+        description="The file or directory to read: an absolute path, or relative to the "
+        "working directory.",
     )
     offset: int = Field(
-        default=0, ge=0, description="How many lines to skip: offset=0 starts at line 1."
+        default=1, ge=0, description="The line number to start reading from (1-indexed)."
     )
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, description="How many lines to return.")
+    limit: int = Field(
+        default=DEFAULT_LIMIT,
+        ge=1,
+        description=f"The maximum number of lines to read (defaults to {DEFAULT_LIMIT}).",
+    )
+
+    @property
+    def skip(self) -> int:
+        """Lines (or directory entries) before the first one shown; offset 0 reads as 1,
+        as in OpenCode."""
+        return max(self.offset, 1) - 1
 
 
 def number(line_number: int, text: str) -> str:
@@ -69,12 +83,13 @@ class ReadTool(Tool):
 
     id = "read"
     description = DESCRIPTION
+    renamed_arguments: ClassVar[Mapping[str, str]] = {"file_path": "filePath"}
 
     def parameters(self) -> dict[str, Any]:
         return tool_schema(ReadParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [display_path(ctx, checked_path(ctx, args["file_path"]))]
+        return [display_path(ctx, checked_path(ctx, args["filePath"]))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = ReadParams.model_validate(args)
@@ -126,7 +141,7 @@ class ReadTool(Tool):
         capped = False
         with io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace") as handle:
             for total, raw in enumerate(handle, 1):
-                if total <= params.offset or capped or len(shown_lines) >= params.limit:
+                if total <= params.skip or capped or len(shown_lines) >= params.limit:
                     continue
                 line = number(total, cut_line(raw.rstrip("\n")))
                 size += len(line.encode()) + 1
@@ -138,19 +153,19 @@ class ReadTool(Tool):
             return ToolResult(
                 title=shown, output="<file>\n(The file is empty.)\n</file>", metadata={"lines": 0}
             )
-        if params.offset >= total:
+        if params.skip >= total:
             raise ToolError(
                 f"offset={params.offset} is past the end of {shown}, which has {total} lines. "
-                f"Use an offset below {total}."
+                f"Use an offset of at most {total}."
             )
-        last = params.offset + len(shown_lines)
+        last = params.skip + len(shown_lines)
         if capped:
             note = (
                 f"(Output capped at {MAX_BYTES // 1024} KB. "
-                f"Use offset={last} to read beyond line {last}.)"
+                f"Use offset={last + 1} to read beyond line {last}.)"
             )
         elif last < total:
-            note = f"(File has more lines. Use offset={last} to read beyond line {last}.)"
+            note = f"(File has more lines. Use offset={last + 1} to read beyond line {last}.)"
         else:
             note = f"(End of file - total {total} lines)"
         body = "\n".join(shown_lines)
@@ -167,10 +182,10 @@ class ReadTool(Tool):
     def _list(self, shown: str, fd: int, params: ReadParams) -> ToolResult:
         with os.scandir(fd) as scan:
             names = sorted(entry.name + "/" if entry.is_dir() else entry.name for entry in scan)
-        page = names[params.offset : params.offset + params.limit]
-        end = params.offset + len(page)
+        page = names[params.skip : params.skip + params.limit]
+        end = params.skip + len(page)
         if end < len(names):
-            note = f"(Showing {len(page)} of {len(names)} entries. Use offset={end} for more.)"
+            note = f"(Showing {len(page)} of {len(names)} entries. Use offset={end + 1} for more.)"
         else:
             note = f"({len(names)} {'entry' if len(names) == 1 else 'entries'})"
         return ToolResult(

@@ -39,7 +39,9 @@ what is left.
 class TodoItem(BaseModel):
     """One entry of the task list."""
 
-    id: str = Field(description="A unique id for the item.")
+    id: str | None = Field(
+        default=None, description="An id for the item (optional; OpenCode's has none)."
+    )
     content: str = Field(min_length=1, description="What is to be done.")
     status: Literal["pending", "in_progress", "completed", "cancelled"]
     priority: Literal["high", "medium", "low"]
@@ -65,7 +67,7 @@ def _require_store(ctx: ToolContext) -> Store:
 
 def _result(todos: list[TodoItem]) -> ToolResult:
     open_count = sum(todo.status in ("pending", "in_progress") for todo in todos)
-    dumped = [todo.model_dump() for todo in todos]
+    dumped = [todo.model_dump(exclude_none=True) for todo in todos]
     return ToolResult(
         title=f"{open_count} open todo{'' if open_count == 1 else 's'}",
         output=json.dumps(dumped, indent=2),
@@ -91,7 +93,7 @@ class TodoWriteTool(Tool):
         store = _require_store(ctx)
         todos = TodoWriteParams.model_validate(args).todos
         await store.set_state(
-            STATE_NAMESPACE, ctx.session_id, [todo.model_dump() for todo in todos]
+            STATE_NAMESPACE, ctx.session_id, [todo.model_dump(exclude_none=True) for todo in todos]
         )
         return _result(todos)
 

@@ -6,10 +6,11 @@ Search engines need accounts and keys, so the SDK ships none: an app passes a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...core.errors import ToolError
 from ..framework import Tool, ToolContext, ToolResult
@@ -50,9 +51,15 @@ source for. Then fetch promising pages with the webfetch tool, when it is availa
 class WebSearchParams(BaseModel):
     """The arguments of a ``websearch`` call."""
 
+    model_config = ConfigDict(validate_by_name=True)  # num_results, as before 0.2
+
     query: str = Field(min_length=1, description="What to search for.")
     num_results: int = Field(
-        default=DEFAULT_RESULTS, ge=1, le=MAX_RESULTS, description="How many results."
+        alias="numResults",
+        default=DEFAULT_RESULTS,
+        ge=1,
+        le=MAX_RESULTS,
+        description="How many results.",
     )
 
 
@@ -61,6 +68,7 @@ class WebSearchTool(Tool):
 
     id = "websearch"
     description = DESCRIPTION
+    renamed_arguments: ClassVar[Mapping[str, str]] = {"num_results": "numResults"}
 
     def __init__(self, backend: WebSearchBackend | None = None) -> None:
         self.backend = backend

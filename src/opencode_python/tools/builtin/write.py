@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,10 +27,12 @@ multiedit): it sends only the change and cannot drop the rest by accident.
 
 
 class WriteParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # by name: the snake_case spelling of before 0.2, for code that calls execute()
+    model_config = ConfigDict(extra="forbid", validate_by_name=True)
 
     file_path: str = Field(
-        description="The file to write: an absolute path, or relative to the working directory."
+        alias="filePath",
+        description="The file to write: an absolute path, or relative to the working directory.",
     )
     content: str = Field(description="The complete content of the file.")
 
@@ -39,12 +42,13 @@ class WriteTool(Tool):
 
     id = "write"
     description = DESCRIPTION
+    renamed_arguments: ClassVar[Mapping[str, str]] = {"file_path": "filePath"}
 
     def parameters(self) -> dict[str, Any]:
         return tool_schema(WriteParams)
 
     def permission_patterns(self, args: dict[str, Any], ctx: ToolContext) -> list[str]:
-        return [display_path(ctx, checked_path(ctx, args["file_path"]))]
+        return [display_path(ctx, checked_path(ctx, args["filePath"]))]
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = WriteParams.model_validate(args)

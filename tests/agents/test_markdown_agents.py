@@ -210,3 +210,11 @@ def test_a_relative_folder_gives_relative_file_names(
     assert str(caught.value).startswith(
         ".opencode/agent/review.md: temperature: Input should be a valid number"
     )
+
+
+def test_an_unquoted_hex_color_is_kept(tmp_path: Path) -> None:
+    """`color: #3498DB` is a YAML comment; agent files in the wild write it so."""
+    folder = tmp_path / "agent"
+    write(folder / "a.md", "---\ndescription: A\ncolor: #3498DB\n---\nBody.")
+    [agent] = load_markdown_agents([folder])
+    assert agent.color == "#3498DB"

@@ -117,9 +117,9 @@ def test_an_unquoted_colon_in_a_value_is_read_as_text(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("---\ndescription: [unclosed\n---\nbody", "invalid YAML"),
+        ("---\ndescription: [unclosed\n---\nbody", "not valid YAML"),
         ("---\ndescription: x\nbody", "never closed"),
-        ("---\n- a list\n---\nbody", "must be fields"),
+        ("---\n- a list\n---\nbody", "must be a mapping"),
         ("---\nsubtask: maybe\n---\nbody", "'subtask' must be true or false"),
         ("---\nagent: 3\n---\nbody", "'agent' must be text"),
         ("---\nmodel: gpt-4.1\n---\nbody", "'model' must be 'provider/model'"),

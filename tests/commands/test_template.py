@@ -83,7 +83,13 @@ async def test_an_argument_cannot_inject_shell_code(tmp_path: Path) -> None:
     )
     assert not (tmp_path / "pwned").exists()
     assert not (tmp_path / "pwned2").exists()
-    assert text == '; touch pwned $(touch pwned2)\n | "; touch pwned" $(touch pwned2)'
+    assert text == "; touch pwned $(touch pwned2)\n | ; touch pwned $(touch pwned2)"
+
+
+async def test_each_argument_is_one_word_of_a_shell_segment(tmp_path: Path) -> None:
+    """As in OpenCode, `pnpm test -- $ARGUMENTS` with two files gets two arguments."""
+    text = await expand("!`printf '[%s]' $ARGUMENTS`", 'a.ts "b c.ts"', tmp_path)
+    assert text == "[a.ts][b c.ts]"
 
 
 async def test_arguments_cannot_add_shell_segments(tmp_path: Path) -> None:

@@ -374,7 +374,7 @@ def test_each_top_level_key_this_sdk_ignores_gets_one_warning(
     assert warnings == [
         f"{path}:3: `theme` is an OpenCode TUI feature; ignored here",
         f"{path}:4: `formatter` is OpenCode's formatter integration; ignored here",
-        f"{path}:5: `permision` is not an OpenCode setting; did you mean 'permission'?; "
+        f"{path}:5: `permision` is not an OpenCode setting (did you mean 'permission'?); "
         "ignored here",
     ]
     debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
@@ -505,3 +505,34 @@ def test_a_file_reached_twice_is_read_once(project: Path) -> None:
     path = write_json(project / "opencode.json", {"instructions": ["a.md"]})
     assert config_files(project, user_dir=project) == [path]
     assert load_config(project, user_dir=project).config.instructions == ["a.md"]
+
+
+def test_ignored_sections_are_not_substituted_and_unset_variables_warn(
+    project: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real ~/.config/opencode/opencode.json: an `mcp` server reads a token file this
+    machine lacks (no error: the section is ignored), a provider key from an unset
+    variable (a warning: it reads as empty)."""
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    path = write(
+        project / "opencode.json",
+        """{
+  "mcp": {"github": {"command": ["gh-mcp", "{file:~/.secrets/missing-token}"]}},
+  "provider": {"p": {"options": {"apiKey": "{env:NOT_SET_ANYWHERE}"}}}
+}""",
+    )
+    with caplog.at_level(logging.WARNING, logger="opencode_python.config"):
+        config = load_config(project).config
+    assert config.provider["p"]["api_key"] == ""
+    assert f"{path}:3: provider.p.options.apiKey: {{env:NOT_SET_ANYWHERE}} is not set" in (
+        caplog.text
+    )
+
+
+def test_enabled_and_disabled_providers_are_read(project: Path) -> None:
+    write_json(
+        project / "opencode.json",
+        {"enabled_providers": ["a", "b"], "disabled_providers": ["b"]},
+    )
+    config = load_config(project).config
+    assert (config.enabled_providers, config.disabled_providers) == (["a", "b"], ["b"])

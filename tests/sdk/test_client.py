@@ -267,3 +267,15 @@ def test_sync_client_runs_agents_too(tmp_path: Path) -> None:
         assert client.get_agent("reviewer").prompt == "Review code."
         assert client.list_running_agents() == []
         assert client.archive_session(session.id).time.archived is not None
+
+
+def test_sync_client_runs_a_custom_command(tmp_path: Path) -> None:
+    with ScriptedLLMServer([Turn(text="done")]) as server:
+        config = scripted_config(server, "openai", tmp_path)
+        folder = config.resolved_project_dir / ".opencode" / "command"
+        folder.mkdir(parents=True)
+        (folder / "hello.md").write_text("Say hello to $1.")
+        with OpenCodeSyncClient(config) as client:
+            session = client.create_session()
+            assert client.run_command(session.id, "hello", "Ada").response == "done"
+        assert server.requests[0].last_user_text == "Say hello to Ada."

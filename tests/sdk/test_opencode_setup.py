@@ -216,3 +216,79 @@ def test_the_request_parameters_are_the_official_clients() -> None:
         MessageCreateParamsBase.__annotations__
     )
     assert known - from_request - legacy <= REQUEST_OPTIONS
+
+
+async def test_the_users_config_rules_hold_for_the_built_in_read_only_agents(
+    tmp_path: Path,
+) -> None:
+    """OpenCode's order: a built-in's own rules, then the config's. A config that
+    denies `rm *` and asks for `find *` is obeyed by plan, whose allow list would
+    otherwise let `find` run and ask for `rm`."""
+    from opencode_python import PermissionRequest
+    from opencode_python.core.models import ToolPart
+    from opencode_python.testing import ScriptedToolCall
+
+    project = tmp_path / "project"
+    write(project / "a.txt", "x")
+    write(
+        project / "opencode.json",
+        json.dumps({"permission": {"bash": {"rm *": "deny", "find *": "ask"}}}),
+    )
+    rm = ScriptedToolCall("bash", {"command": "rm -rf a.txt"})
+    find = ScriptedToolCall("bash", {"command": "find . -name a.txt"})
+    asked: list[str] = []
+
+    def approver(request: PermissionRequest) -> str:
+        asked.extend(request.patterns)
+        return "reject"
+
+    turns = [Turn(tool_calls=[rm]), Turn(tool_calls=[find]), Turn(text="done")]
+    with ScriptedLLMServer(turns) as server:
+        async with client_for(server, tmp_path, project) as client:
+            client.on_permission(approver)
+            session = await client.create_session()
+            await client.prompt(session.id, "clean up", agent="plan")
+            messages = await client.get_messages(session.id)
+    parts = [p for m in messages for p in m.parts if isinstance(p, ToolPart)]
+    assert [p.state.status for p in parts] == ["error", "error"]
+    assert (project / "a.txt").exists()
+    assert asked == ["find . -name a.txt"]  # rm was denied outright, find was asked
+
+
+async def test_a_hidden_subagent_can_still_be_delegated_to(tmp_path: Path) -> None:
+    from opencode_python.testing import ScriptedToolCall
+
+    project = tmp_path / "project"
+    write(
+        project / ".opencode" / "agent" / "checker.md",
+        "---\ndescription: Checks things\nmode: subagent\nhidden: true\n---\nCheck.",
+    )
+    task = ScriptedToolCall(
+        "task", {"description": "check", "prompt": "Check it.", "subagent_type": "checker"}
+    )
+    turns = [Turn(tool_calls=[task]), Turn(text="checked"), Turn(text="all good")]
+    with ScriptedLLMServer(turns) as server:
+        async with client_for(server, tmp_path, project) as client:
+            assert "checker" not in [a.name for a in await client.list_agents()]
+            session = await client.create_session()
+            result = await client.prompt(session.id, "check it")
+        results = dict(server.requests[-1].tool_results)
+    assert result.response == "all good"
+    assert "checked" in results[task.call_id]
+
+
+async def test_enabled_and_disabled_providers_choose_the_files_providers(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    providers = {name: {"options": {"baseURL": "http://127.0.0.1:9/v1"}} for name in "abc"}
+    write(
+        project / "opencode.json",
+        json.dumps(
+            {"provider": providers, "enabled_providers": ["a", "b"], "disabled_providers": ["b"]}
+        ),
+    )
+    with ScriptedLLMServer([]) as server:
+        async with client_for(server, tmp_path, project) as client:
+            registered = {p for p in "abc" if client.providers.config(p) is not None}
+    assert registered == {"a"}

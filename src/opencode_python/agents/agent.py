@@ -7,6 +7,7 @@ agent, so a config entry can change one field of a built-in without restating th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -17,6 +18,8 @@ from ..core.errors import ConfigError
 from ..core.models import PermissionRule
 from ..permissions.rules import from_config, from_tools
 from ..providers.wire_options import split_wire_options
+
+log = logging.getLogger(__name__)
 
 AgentMode = Literal["primary", "subagent", "all"]
 
@@ -150,6 +153,14 @@ class AgentDefinition:
         except ValidationError as exc:
             raise ConfigError(f"{source}: {describe_errors(exc, where)}") from None
         extra = {key: value for key, value in entry.items() if key not in _FIELDS | _SPECIAL}
+        if "variant" in extra:
+            log.warning(
+                "%s: %svariant: OpenCode's model variants are not supported here; kept in "
+                "the agent's metadata (set the options it stands for, such as "
+                "reasoningEffort, on the agent instead)",
+                source,
+                where,
+            )
         if extra or "options" in fields:
             wire, kept = split_wire_options({**agent.options, **extra})
             agent = agent.model_copy(update={"options": wire, "metadata": kept})

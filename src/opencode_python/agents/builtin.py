@@ -34,6 +34,20 @@ def _agents(agents: Iterable[Agent]) -> dict[str, Agent]:
     return {agent.name: agent for agent in agents}
 
 
+def permission_layers(agent: Agent) -> tuple[list[PermissionRule], list[PermissionRule]]:
+    """``agent``'s rules as (those its built-in ships with, those set for it since): the
+    gate puts the config's rules between the two (``PermissionGate.rules_for``), so a
+    config's ``bash: {"rm *": deny}`` holds for ``plan`` too. An agent that is not a
+    built-in's (merged) copy has only rules of its own."""
+    builtin = builtin_agents_by_name().get(agent.name)
+    if builtin is None or not agent.native:
+        return [], list(agent.permission)
+    shipped = builtin.permission
+    if agent.permission[: len(shipped)] != shipped:
+        return [], list(agent.permission)
+    return list(shipped), agent.permission[len(shipped) :]
+
+
 @cache
 def builtin_agents_by_name() -> dict[str, Agent]:
     """The built-in agents by name (``BUILTIN_AGENTS``), built on first use so that

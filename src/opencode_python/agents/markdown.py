@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
+from ..config.frontmatter import FrontmatterError, split_frontmatter
 from ..config.paths import config_dirs
 from ..core.errors import ConfigError
 from .agent import Agent, AgentDefinition
-
-_FENCE = "---"
 
 
 def agent_dirs(project_dir: Path, user_dir: Path, *, worktree: Path | None = None) -> list[Path]:
@@ -91,39 +89,13 @@ def read_markdown_definition(path: Path, folder: Path, *, primary: bool = False)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot be read as UTF-8 text ({exc})") from None
-    fields, body = _split_frontmatter(text.removeprefix("\ufeff"), source)
+    try:
+        fields, body = split_frontmatter(text)
+    except FrontmatterError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     name = fields.pop("name", None) or path.relative_to(folder).with_suffix("").as_posix()
     if body:
         fields["prompt"] = body
     if primary:
         fields["mode"] = "primary"
     return AgentDefinition.parse(name, fields, source=source)
-
-
-def _split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
-    """The frontmatter's mapping and the stripped body; no frontmatter, no fields."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].rstrip() != _FENCE:
-        return {}, text.strip()
-    for end in range(1, len(lines)):
-        if lines[end].rstrip() == _FENCE:
-            break
-    else:
-        raise ConfigError(
-            f"{source}: the frontmatter opened by '---' on line 1 is never closed; "
-            "end it with a line holding only '---'"
-        )
-    import yaml  # only when there is an agent file to read
-
-    try:
-        fields = yaml.safe_load("".join(lines[1:end]))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: the frontmatter is not valid YAML: {exc}") from None
-    if fields is None:
-        fields = {}
-    if not isinstance(fields, dict):
-        raise ConfigError(
-            f"{source}: the frontmatter must be a mapping of settings (key: value); "
-            f"got {type(fields).__name__}"
-        )
-    return fields, "".join(lines[end + 1 :]).strip()

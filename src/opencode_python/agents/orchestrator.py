@@ -23,7 +23,7 @@ from ..core.unfinished import ABORTED
 from ..core.version import VERSION
 from ..permissions.rules import evaluate
 from .agent import Agent
-from .builtin import DEFAULT_AGENT
+from .builtin import DEFAULT_AGENT, permission_layers
 from .delegation import DelegationLimits, DelegationNode, DelegationTree
 from .result import AgentResult
 from .run.handle import AISession
@@ -338,10 +338,12 @@ class AgentOrchestrator:
             return self._from_runner(runner)
         session = await self.runtime.store.get_session(session_id)
         agent = self.runtime.agents.get(from_agent)
+        shipped, own = permission_layers(agent)
         rules = self.runtime.permissions.rules_for(
             project_id=session.project_id,
             agent=agent.name,
-            agent_rules=agent.permission,
+            agent_defaults=shipped,
+            agent_rules=own,
             session_rules=session.permission,
         )
         tree = DelegationTree(limits or self.runtime.settings.delegation)

@@ -42,6 +42,7 @@ from ..storage.contract import Store
 from ..storage.store import has_default_title
 from ..tools.executor import ToolExecutionManager
 from .agent import Agent
+from .builtin import permission_layers
 from .delegation import DelegationLimits, DelegationNode, DelegationTree
 from .manager import AgentManager
 from .models import ModelChooser
@@ -169,11 +170,13 @@ class AgentRuntime:
         model_name = self.models.resolve(model, chosen)
         provider, info = self.providers.resolve_model(model_name)
         node = delegation or DelegationNode(DelegationTree(self.settings.delegation))
+        shipped, own = permission_layers(chosen)
         rules = [
             *self.permissions.rules_for(
                 project_id=session.project_id,
                 agent=chosen.name,
-                agent_rules=chosen.permission,
+                agent_defaults=shipped,
+                agent_rules=own,
                 session_rules=session.permission,
             ),
             *extra_rules,

@@ -41,7 +41,7 @@ class TaskTool(Tool):
     # Like SkillTool: the text depends on the registry, so a property serves it.
     @property
     def description(self) -> str:  # type: ignore[override]
-        return _describe(self._agents.list("subagent"))
+        return _describe(self._agents.list("subagent", include_hidden=True))
 
     def description_for(self, allows: Callable[[str, str], bool]) -> str:
         return _describe(self._allowed(allows))
@@ -119,10 +119,12 @@ class TaskTool(Tool):
         )
 
     def _allowed(self, allows: Callable[[str, str], bool]) -> list[Agent]:
-        return [a for a in self._agents.list("subagent") if allows("task", a.name)]
+        return [
+            a for a in self._agents.list("subagent", include_hidden=True) if allows("task", a.name)
+        ]
 
     def _subagent(self, name: str) -> Agent:
-        agents = {a.name: a for a in self._agents.list("subagent")}
+        agents = {a.name: a for a in self._agents.list("subagent", include_hidden=True)}
         agent = agents.get(name)
         if agent is None:
             known = ", ".join(sorted(agents)) or "none"

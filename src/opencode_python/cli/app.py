@@ -169,6 +169,8 @@ async def _run(
     from .console_io import ConsoleIO
 
     async with OpenCodeAsyncClient(SDKConfig(model=model, auto_confirm=yes)) as client:
+        if command is not None:
+            await client.get_command(command)  # a typo fails before anything else
         chosen_agent = agent_name or client.default_agent()  # opencode.json's default_agent
         agent = await _agent(client, chosen_agent) if chosen_agent != DEFAULT_AGENT else None
         chosen = client.resolve_model(model, agent)

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .frontmatter import FrontmatterError, split_frontmatter
+from ..config.frontmatter import FrontmatterError, split_frontmatter
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,9 @@
 Follows OpenCode's rules, with one deliberate difference. OpenCode substitutes the
 arguments first and then runs the ``!`cmd` `` segments, so an argument can inject shell
 code (or a whole new segment). Here the segments are found in the template itself, and
-inside them each placeholder becomes one ``shlex``-quoted shell word.
+inside them each argument a placeholder stands for becomes one ``shlex``-quoted shell
+word (``$ARGUMENTS`` with two files gives the command two words, as in OpenCode, and an
+argument such as ``"; rm -rf ~"`` stays one harmless word).
 """
 
 from __future__ import annotations
@@ -100,10 +102,20 @@ class _Filler:
 
     def __call__(self, text: str, *, quote: bool) -> str:
         def value(match: re.Match[str]) -> str:
-            found = self._value(match.group(1))
-            return shlex.quote(found) if quote and found else found
+            if quote:
+                return " ".join(shlex.quote(word) for word in self._words(match.group(1)))
+            return self._value(match.group(1))
 
         return _PLACEHOLDER.sub(value, text)
+
+    def _words(self, number: str | None) -> list[str]:
+        """The arguments a placeholder stands for, one per shell word."""
+        if number is None:
+            return self.values
+        position = int(number)
+        if not 1 <= position <= len(self.values):
+            return []
+        return self.values[position - 1 :] if position == self.last else [self.values[position - 1]]
 
     def _value(self, number: str | None) -> str:
         if number is None:

@@ -66,8 +66,6 @@ UNSUPPORTED_KEYS: Mapping[str, str] = {
     "mcp": "MCP servers, not supported yet",
     "enterprise": "an OpenCode enterprise setting",
     "experimental": "OpenCode's experimental settings",
-    "disabled_providers": "an OpenCode provider-list setting",
-    "enabled_providers": "an OpenCode provider-list setting",
     "shell": "OpenCode's shell choice (bash runs commands here)",
     "logLevel": "OpenCode's log level (use Python logging)",
     "subagent_depth": "OpenCode's delegation depth (use SDKConfig(delegation=...))",
@@ -101,6 +99,9 @@ class OpenCodeFileConfig(BaseModel):
     command: dict[str, dict[str, Any]] = Field(default_factory=dict)
     permission: Any = None
     tools: dict[str, bool] = Field(default_factory=dict)
+    enabled_providers: list[str] | None = None
+    """When set, only these of the files' providers are registered."""
+    disabled_providers: list[str] = Field(default_factory=list)
     instructions: list[str] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list)
 
@@ -156,18 +157,30 @@ def load_config(
 def _load_file(path: Path) -> dict[str, Any]:
     """One file's settings, checked and normalised, holding only the keys it sets."""
     source = _Source(path, _read(path))
-    raw = _substitute(_parse(source), source, ())
+    parsed = _parse(source)
+    _warn_unsupported(parsed, source)
+    # What is ignored is not substituted either: a missing {file:} in `mcp` is no error.
+    used = {key: value for key, value in parsed.items() if key in _FileSchema.model_fields}
+    raw = _substitute(used, source, ())
     try:
         schema = _FileSchema.model_validate(raw)
     except ValidationError as exc:
         raise _validation_error(source, exc) from None
-    _warn_unsupported(schema, source)
     ignored = _ignored_keys(schema)
     if ignored:
         logger.debug("%s: ignoring settings this SDK does not use: %s", path, ", ".join(ignored))
     settings: dict[str, Any] = {
         key: raw[key]
-        for key in ("model", "small_model", "default_agent", "agent", "permission", "tools")
+        for key in (
+            "model",
+            "small_model",
+            "default_agent",
+            "agent",
+            "permission",
+            "tools",
+            "enabled_providers",
+            "disabled_providers",
+        )
         if key in raw
     }
     if "command" in raw:
@@ -264,6 +277,13 @@ def _substitute(value: Any, source: _Source, loc: tuple[str | int, ...]) -> Any:
 def _reference(match: re.Match[str], source: _Source, loc: tuple[str | int, ...]) -> str:
     kind, target = match.group(1), match.group(2).strip()
     if kind == "env":
+        if target not in os.environ:
+            logger.warning(
+                "%s: %s: {env:%s} is not set; it reads as empty text",
+                source.where(loc),
+                _dotted(loc),
+                target,
+            )
         return os.environ.get(target, "")
     path = Path(target).expanduser()
     if not path.is_absolute():
@@ -420,17 +440,17 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return text or "(top level)"
 
 
-def _warn_unsupported(schema: _FileSchema, source: _Source) -> None:
+def _warn_unsupported(parsed: Mapping[str, Any], source: _Source) -> None:
     """One warning per top-level key this SDK does not act on: an OpenCode feature it
     lacks, or a key OpenCode does not have (a typo: ``permision``)."""
-    for key in schema.model_extra or {}:
-        if key in _QUIET_KEYS:
+    for key in parsed:
+        if key in _QUIET_KEYS or key in _FileSchema.model_fields:
             continue
         reason = UNSUPPORTED_KEYS.get(key)
         if reason is None:
             known = [*_FileSchema.model_fields, *UNSUPPORTED_KEYS]
             close = difflib.get_close_matches(key, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             reason = f"not an OpenCode setting{hint}"
         logger.warning("%s: `%s` is %s; ignored here", source.where((key,)), key, reason)
 
@@ -542,6 +562,8 @@ class _FileSchema(_Schema):
     command: dict[str, dict[str, Any]] = Field(default_factory=dict)
     permission: Any = None
     tools: dict[str, bool] | None = None
+    enabled_providers: list[str] | None = None
+    disabled_providers: list[str] | None = None
     instructions: list[str] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list)
 

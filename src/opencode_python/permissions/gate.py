@@ -112,13 +112,23 @@ class PermissionGate:
         agent: str,
         agent_rules: Sequence[PermissionRule] = (),
         session_rules: Sequence[PermissionRule] = (),
+        agent_defaults: Sequence[PermissionRule] = (),
     ) -> Ruleset:
-        """The rules that apply to ``agent``, in evaluation order, before approvals.
+        """The rules that apply to ``agent``, in evaluation order (the last match wins),
+        before approvals: the defaults, the rules a built-in agent ships with
+        (``agent_defaults``), the config's, the agent's own, the session's. As in
+        OpenCode, the user's config overrides what a built-in such as ``plan`` allows.
 
         ``check`` adds the ``always`` approvals of the moment, so one given mid-run
         applies to the rest of that run.
         """
-        return [*default_rules(), *self.config_rules, *agent_rules, *session_rules]
+        return [
+            *default_rules(),
+            *agent_defaults,
+            *self.config_rules,
+            *agent_rules,
+            *session_rules,
+        ]
 
     async def check(
         self,

@@ -277,7 +277,10 @@ class OpenCodeAsyncClient:
         """opencode.json under SDKConfig: a field set in code wins over the file."""
         self.models.configured = self.config.model or file_config.model
         self.models.small = self.config.small_model or file_config.small_model
+        enabled, disabled = file_config.enabled_providers, set(file_config.disabled_providers)
         for provider_id, settings in file_config.provider.items():
+            if provider_id in disabled or (enabled is not None and provider_id not in enabled):
+                continue
             if provider_id not in self.config.providers:
                 wire, kept = split_wire_options(settings.get("options", {}))
                 config = {**settings, "options": wire, "metadata": kept}
@@ -559,6 +562,18 @@ class OpenCodeAsyncClient:
             )
         )
 
+    async def get_command(self, name: str) -> Command:
+        """The custom command ``name``. Raises ``NotFoundError`` listing the commands."""
+        await self._ready()
+        command = self.commands.get(name)
+        if command is None:
+            known = ", ".join(sorted(self.commands)) or "none"
+            raise NotFoundError(
+                f"no command named {name!r} (commands: {known}); add one as "
+                f".opencode/command/{name}.md or under 'command' in opencode.json"
+            )
+        return command
+
     async def run_command(
         self,
         session_id: str,
@@ -573,14 +588,7 @@ class OpenCodeAsyncClient:
         its ``@file``s attached, then sent with its agent and model (``agent``/``model``
         here win). A command marked ``subtask`` (or whose agent is a subagent) runs as a
         task in a child session of ``session_id``."""
-        await self._ready()
-        command = self.commands.get(name)
-        if command is None:
-            known = ", ".join(sorted(self.commands)) or "none"
-            raise NotFoundError(
-                f"no command named {name!r} (commands: {known}); add one as "
-                f".opencode/command/{name}.md or under 'command' in opencode.json"
-            )
+        command = await self.get_command(name)
         expanded = await expand_command(
             command,
             arguments,

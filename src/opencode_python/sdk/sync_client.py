@@ -161,6 +161,20 @@ class OpenCodeSyncClient:
             self.client.prompt(session_id, message, model=model, agent=agent, wait=wait)
         )
 
+    def run_command(
+        self,
+        session_id: str,
+        name: str,
+        arguments: str = "",
+        *,
+        agent: str | None = None,
+        model: str | None = None,
+    ) -> AgentResult:
+        """Run a custom command (``OpenCodeAsyncClient.run_command``)."""
+        return self._run(
+            self.client.run_command(session_id, name, arguments, agent=agent, model=model)
+        )
+
     def stream(
         self,
         session_id: str,

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..config.frontmatter import FENCE, FrontmatterError, split_frontmatter
 from ..config.paths import global_config_dirs, user_config_dir
 from ..core.errors import ConfigError
 from ..storage.project import resolve_project
@@ -45,7 +46,6 @@ DESCRIPTION_MAX_CHARS = 1024
 # Directories that never hold skills but can be huge (a configured path may be a repo).
 _SKIPPED_DIRS = frozenset({".git", "node_modules"})
 _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_TOP_LEVEL_FIELD = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*(.*)")
 
 SkillSource = Literal["project", "user", "config"]
 
@@ -219,8 +219,15 @@ def _load(path: Path, source: SkillSource) -> Skill:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _InvalidSkill(f"cannot read the file ({exc})") from None
-    frontmatter, body = _split_frontmatter(text)
-    data = _parse_yaml(frontmatter)
+    if not text.removeprefix("\ufeff").startswith(FENCE):
+        raise _InvalidSkill(
+            "no frontmatter: the file must start with a '---' line, then 'name:' and "
+            "'description:', then another '---' line"
+        )
+    try:
+        data, body = split_frontmatter(text)
+    except FrontmatterError as exc:
+        raise _InvalidSkill(str(exc)) from None
     name = _name(data, path)
     if name != path.parent.name:
         log.warning(
@@ -239,53 +246,6 @@ def _load(path: Path, source: SkillSource) -> Skill:
         metadata=_metadata(data),
         source=source,
     )
-
-
-def _split_frontmatter(text: str) -> tuple[str, str]:
-    lines = text.removeprefix("\ufeff").splitlines(keepends=True)
-    if not lines or lines[0].rstrip() != "---":
-        raise _InvalidSkill(
-            "no frontmatter: the file must start with a '---' line, then 'name:' and "
-            "'description:', then another '---' line"
-        )
-    for index in range(1, len(lines)):
-        if lines[index].rstrip() == "---":
-            return "".join(lines[1:index]), "".join(lines[index + 1 :])
-    raise _InvalidSkill("the frontmatter is never closed: add a '---' line after it")
-
-
-def _parse_yaml(frontmatter: str) -> dict[str, Any]:
-    """The frontmatter as a mapping. A value with an unquoted colon
-    (``description: Use when: ...``), invalid YAML that Claude Code accepts, is read as
-    plain text, as OpenCode does."""
-    try:
-        import yaml  # only when there is a skill to read
-
-        data = yaml.safe_load(frontmatter)
-    except yaml.YAMLError as exc:
-        problem = " ".join(str(exc).split())
-        try:
-            data = yaml.safe_load(_quote_colon_values(frontmatter))
-        except yaml.YAMLError:
-            raise _InvalidSkill(f"invalid YAML in the frontmatter: {problem}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise _InvalidSkill("the frontmatter must be fields (name: ..., description: ...)")
-    return data
-
-
-def _quote_colon_values(frontmatter: str) -> str:
-    """Rewrite top-level ``key: text with: colons`` lines as block scalars."""
-    out: list[str] = []
-    for line in frontmatter.splitlines():
-        match = _TOP_LEVEL_FIELD.fullmatch(line)
-        value = match.group(2).strip() if match else ""
-        if match and ":" in value and not value.startswith(("'", '"', "|", ">", "[", "{")):
-            out += [f"{match.group(1)}: |-", f"  {value}"]
-        else:
-            out.append(line)
-    return "\n".join(out)
 
 
 def _name(data: dict[str, Any], path: Path) -> str:

@@ -1,7 +1,8 @@
-"""Splitting a command file into its YAML frontmatter and its body.
+"""Splitting a Markdown file (an agent, a command, a skill) into YAML frontmatter and body.
 
-The frontmatter is optional. A value with an unquoted colon (``description: Review:
-the diff``) is invalid YAML that OpenCode accepts, so it is read as plain text here too.
+The frontmatter is optional. A value with an unquoted colon (``description: Use when:
+...``) is invalid YAML that OpenCode and Claude Code accept, so it is read as plain text
+here too.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_FENCE = "---"
+FENCE = "---"
 _TOP_LEVEL_FIELD = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*(.*)")
+# `color: #3498DB`: YAML reads the value as a comment; agent files in the wild write it.
+_HEX_COLOR = re.compile(r"^([A-Za-z_][\w-]*):[ \t]+(#[0-9A-Fa-f]{3,8})[ \t]*$", re.MULTILINE)
 
 
 class FrontmatterError(ValueError):
@@ -20,17 +23,21 @@ class FrontmatterError(ValueError):
 def split_frontmatter(text: str) -> tuple[dict[str, Any], str]:
     """The frontmatter's fields (empty without one) and the stripped body."""
     lines = text.removeprefix("\ufeff").splitlines(keepends=True)
-    if not lines or lines[0].rstrip() != _FENCE:
+    if not lines or lines[0].rstrip() != FENCE:
         return {}, "".join(lines).strip()
     for end in range(1, len(lines)):
-        if lines[end].rstrip() == _FENCE:
+        if lines[end].rstrip() == FENCE:
             return _parse_yaml("".join(lines[1:end])), "".join(lines[end + 1 :]).strip()
-    raise FrontmatterError("the frontmatter opened by '---' is never closed: add a '---' line")
+    raise FrontmatterError(
+        "the frontmatter opened by '---' on line 1 is never closed; end it with a line "
+        "holding only '---'"
+    )
 
 
 def _parse_yaml(frontmatter: str) -> dict[str, Any]:
-    import yaml  # only when there is a command file to read
+    import yaml  # only when there is a file with frontmatter to read
 
+    frontmatter = _HEX_COLOR.sub(r'\1: "\2"', frontmatter)
     try:
         data = yaml.safe_load(frontmatter)
     except yaml.YAMLError as exc:
@@ -38,12 +45,12 @@ def _parse_yaml(frontmatter: str) -> dict[str, Any]:
         try:
             data = yaml.safe_load(_quote_colon_values(frontmatter))
         except yaml.YAMLError:
-            raise FrontmatterError(f"invalid YAML in the frontmatter: {problem}") from None
+            raise FrontmatterError(f"the frontmatter is not valid YAML: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise FrontmatterError(
-            f"the frontmatter must be fields (description: ...); got {type(data).__name__}"
+            f"the frontmatter must be a mapping of settings (key: value); got {type(data).__name__}"
         )
     return data
 

@@ -41,6 +41,7 @@ RUNNABLE_DOCS = (
     "memory.md",
     "delegation.md",
     "local-model.md",
+    "mcp.md",
 )
 
 NOT_RUN_MARKER = "# not run"

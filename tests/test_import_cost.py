@@ -31,6 +31,8 @@ HEAVY = (
     "rich",
     "starlette",
     "uvicorn",
+    "mcp",
+    "mcp_types",
 )
 
 

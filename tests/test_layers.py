@@ -32,6 +32,7 @@ LAYERS: dict[str, float] = {
     "skills": 4,
     "memory": 4,
     "commands": 4,
+    "mcp": 4,
     "agents": 5,
     "sdk": 6,
     "cli": 7,

@@ -510,14 +510,14 @@ def test_a_file_reached_twice_is_read_once(project: Path) -> None:
 def test_ignored_sections_are_not_substituted_and_unset_variables_warn(
     project: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A real ~/.config/opencode/opencode.json: an `mcp` server reads a token file this
+    """A real ~/.config/opencode/opencode.json: an `lsp` entry reads a token file this
     machine lacks (no error: the section is ignored), a provider key from an unset
     variable (a warning: it reads as empty)."""
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     path = write(
         project / "opencode.json",
         """{
-  "mcp": {"github": {"command": ["gh-mcp", "{file:~/.secrets/missing-token}"]}},
+  "lsp": {"gh": {"command": ["gh-lsp", "{file:~/.secrets/missing-token}"]}},
   "provider": {"p": {"options": {"apiKey": "{env:NOT_SET_ANYWHERE}"}}}
 }""",
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,8 +87,11 @@ class AgentRuntime:
         retry: RetryPolicy,
         tasks: TaskScope,
         memory: MemoryManager | None = None,
+        before_run: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
+        self.before_run = before_run
+        """Awaited before each run builds its tool list (the client starts MCP servers)."""
         self.bus = bus
         self.providers = providers
         self.executor = executor
@@ -188,6 +191,8 @@ class AgentRuntime:
             memories = await self.memory.search_memory(
                 session.id, user_message, limit=MEMORIES_PER_RUN, agent=chosen.name
             )
+        if self.before_run is not None:
+            await self.before_run()
         context = await self.context.build_agent_context(
             session,
             chosen,

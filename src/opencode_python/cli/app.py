@@ -22,6 +22,7 @@ from rich.text import Text
 from ..core import events as ev
 from ..core.errors import ConfigError, NotFoundError, OpenCodeError
 from ..core.version import VERSION
+from .mcp_command import mcp_app
 
 if TYPE_CHECKING:  # the engine loads when a command runs: --help and --version stay quick
     from pydantic import ValidationError
@@ -44,6 +45,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # help text is shown as written, never parsed as markup
     pretty_exceptions_enable=False,
 )
+app.add_typer(mcp_app, name="mcp")
 # Markup off: model text, tool arguments and error messages are printed as they are
 # (styles come from Text). Soft wrap: a long line is never cut at the console width
 # (80 columns when piped); the terminal, if any, wraps it.

@@ -63,7 +63,6 @@ UNSUPPORTED_KEYS: Mapping[str, str] = {
     "formatter": "OpenCode's formatter integration",
     "lsp": "OpenCode's language-server integration",
     "plugin": "a JavaScript plugin setting (plugins cannot run in Python)",
-    "mcp": "MCP servers, not supported yet",
     "enterprise": "an OpenCode enterprise setting",
     "experimental": "OpenCode's experimental settings",
     "shell": "OpenCode's shell choice (bash runs commands here)",
@@ -97,6 +96,8 @@ class OpenCodeFileConfig(BaseModel):
     provider: dict[str, dict[str, Any]] = Field(default_factory=dict)
     agent: dict[str, dict[str, Any]] = Field(default_factory=dict)
     command: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    mcp: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """MCP servers as written (checked by the client: ``mcp.parse_servers``)."""
     permission: Any = None
     tools: dict[str, bool] = Field(default_factory=dict)
     enabled_providers: list[str] | None = None
@@ -183,8 +184,9 @@ def _load_file(path: Path) -> dict[str, Any]:
         )
         if key in raw
     }
-    if "command" in raw:
-        settings["command"] = raw["command"]
+    for key in ("command", "mcp"):
+        if key in raw:
+            settings[key] = raw[key]
     for name, entry in raw.get("mode", {}).items():  # legacy primary agents
         agents = settings.setdefault("agent", {})
         agents[name] = _merge(agents.get(name, {}), {**entry, "mode": "primary"}, top=False)
@@ -560,6 +562,7 @@ class _FileSchema(_Schema):
     agent: dict[str, _AgentSchema] = Field(default_factory=dict)
     mode: dict[str, _AgentSchema] = Field(default_factory=dict)
     command: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    mcp: dict[str, dict[str, Any]] = Field(default_factory=dict)
     permission: Any = None
     tools: dict[str, bool] | None = None
     enabled_providers: list[str] | None = None

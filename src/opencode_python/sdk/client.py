@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..agents.agent import Agent
 from ..agents.builtin import DEFAULT_AGENT
@@ -42,6 +42,8 @@ from ..core.models import (
 )
 from ..core.tasks import TaskScope
 from ..core.version import VERSION
+from ..mcp.config import MCPServerConfig, parse_servers
+from ..mcp.manager import MCPManager
 from ..memory.embedders import APIEmbedder, LocalEmbedder, MemoryEmbedder, default_embedder
 from ..memory.manager import MemoryManager
 from ..memory.summarizer import MemorySummarizer
@@ -67,6 +69,9 @@ from .callbacks import CallbackHub, NotificationCallback, ProgressCallback
 from .config import SDKConfig
 from .io import IOHandler
 from .lifecycle import Hook, SessionLifecycle
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
 
 __all__ = ["LOCAL_DEFAULT_MODEL", "OpenCodeAsyncClient"]
 
@@ -109,6 +114,11 @@ class OpenCodeAsyncClient:
             notifications=self.config.enable_notifications,
         )
         self.agents = AgentRegistry()
+        self.mcp = MCPManager(self.tools)
+        """The MCP servers whose tools the agents get (``SDKConfig.mcp``, ``mcp`` in
+        opencode.json, ``add_mcp_server``); started on the first run."""
+        for name, server in self.config.mcp.items():
+            self.mcp.add_server(name, server)
         self.manager = AgentManager(self.events)
         self.lifecycle = SessionLifecycle(self.events)
         self._store = store
@@ -149,6 +159,7 @@ class OpenCodeAsyncClient:
             return
         self._closed = True
         await self._tasks.aclose()
+        await self.mcp.close()
         await self.providers.aclose()
         if self._store is not None and self._owns_store:
             await self._store.close()
@@ -204,6 +215,10 @@ class OpenCodeAsyncClient:
         )
         self._default_agent = loaded.config.default_agent
         self._worktree = worktree
+        from_file = parse_servers(loaded.config.mcp, "opencode.json")
+        for name, server in from_file.items():
+            if name not in self.config.mcp:  # a server set in code wins
+                self.mcp.add_server(name, server)
         self.commands, command_errors = await asyncio.to_thread(
             load_commands,
             config_dirs(project_dir, worktree, user_dir=user_dir),
@@ -251,6 +266,7 @@ class OpenCodeAsyncClient:
             retry=self.retry,
             tasks=self._tasks,
             memory=self._memory,
+            before_run=self.mcp.ensure_connected,
         )
         self._orchestrator = AgentOrchestrator(self._runtime)
         await self._register_builtins(skills, self._memory, self._orchestrator)
@@ -561,6 +577,26 @@ class OpenCodeAsyncClient:
                 agent or self.default_agent(), session_id, message, model=model, wait=wait
             )
         )
+
+    def add_mcp_server(self, name: str, server: MCPServerConfig | dict[str, Any]) -> None:
+        """Use the tools of the MCP server ``server`` (``{"type": "local", "command":
+        [...]}`` or ``{"type": "remote", "url": ...}``) as ``<name>_<tool>``; it starts
+        on the next run, or with ``connect_mcp``."""
+        config = parse_servers({name: server}, "add_mcp_server")[name]
+        self.mcp.add_server(name, config)
+
+    async def connect_mcp(self) -> dict[str, str | None]:
+        """Start every enabled MCP server now and register its tools; returns each
+        server's failure (None for those that are up). Runs start them anyway."""
+        await self._ready()
+        return await self.mcp.connect()
+
+    async def mcp_server(self, **options: Any) -> MCPServer:
+        """This client's agents (and, with ``tools=True``, its registered tools) as an
+        MCP server for embedding in an app (``sdk.mcp_server.agent_server``)."""
+        from .mcp_server import agent_server
+
+        return await agent_server(self, **options)
 
     async def get_command(self, name: str) -> Command:
         """The custom command ``name``. Raises ``NotFoundError`` listing the commands."""

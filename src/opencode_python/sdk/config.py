@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..agents.delegation import DelegationLimits
 from ..core.models import MemoryRetention, MemoryScope, PermissionRule
+from ..mcp.config import MCPServerConfig
 from ..permissions.rules import from_config
 from ..providers.config import ProviderConfig
 
@@ -30,7 +31,9 @@ class SDKConfig(BaseModel):
     only) or ``provider/model`` for an OpenAI-compatible embeddings API;
     ``memory_retention`` caps each scope's memories by count or age. ``delegation``
     limits subagents: nesting depth (default 3), and per root run the number of
-    subagents, wall time and cost (unlimited by default).
+    subagents, wall time and cost (unlimited by default). ``mcp`` maps a server name
+    to an MCP server, in ``opencode.json``'s shape (``{"type": "local", "command":
+    [...]}`` or ``{"type": "remote", "url": ...}``); its tools are ``<name>_<tool>``.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
@@ -52,6 +55,7 @@ class SDKConfig(BaseModel):
     memory_embedder: str = "auto"
     memory_retention: dict[MemoryScope, MemoryRetention] = Field(default_factory=dict)
     delegation: DelegationLimits = Field(default_factory=DelegationLimits)
+    mcp: dict[str, MCPServerConfig] = Field(default_factory=dict)
 
     @field_validator("providers", mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """An MCP server of the tests' own, on the official SDK's ``MCPServer``.
 
-Run as ``python echo_server.py [stdio|http PORT]``. Its tools cover what a client must
+Run as ``python echo_server.py [stdio|http PORT|sse PORT]``. Its tools cover what a client must
 handle: text, structured content, an image, an error result, progress, a slow call
 (for cancellation), a crash (for restarts), a tool list that changes, a resource and a
 prompt.
@@ -76,13 +76,15 @@ def crash() -> str:
 
 
 @app.tool()
-def grow() -> str:
+async def grow(ctx: Context) -> str:
     """Add a tool named ``extra`` and tell the client its list changed."""
 
     def extra() -> str:
         return "extra tool"
 
     app.add_tool(extra, name="extra", description="Added at run time.")
+    await ctx.notify_tools_changed()  # to subscriptions/listen (2026-07-28)
+    await ctx.session.send_tool_list_changed()  # to clients of older protocols
     return "grown"
 
 
@@ -99,8 +101,9 @@ def review(path: str) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "http":
-        app.run(transport="streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    if len(sys.argv) > 2 and sys.argv[1] in ("http", "sse"):
+        transport = "streamable-http" if sys.argv[1] == "http" else "sse"
+        app.run(transport=transport, host="127.0.0.1", port=int(sys.argv[2]))
     else:
         print("echo server starting", file=sys.stderr, flush=True)
         app.run()

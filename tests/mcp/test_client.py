@@ -8,6 +8,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -204,11 +205,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def http_echo() -> Iterator[str]:
+@pytest.fixture(params=["http", "sse"])
+def http_echo(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The echo server over streamable HTTP, or over SSE only (as older servers are)."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, str(ECHO_SERVER), "http", str(port)],
+        [sys.executable, str(ECHO_SERVER), request.param, str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -219,16 +221,14 @@ def http_echo() -> Iterator[str]:
                     break
             if process.poll() is not None:
                 raise RuntimeError("the HTTP echo server exited")
-            import time
-
             time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}/{'mcp' if request.param == 'http' else 'sse'}"
     finally:
         process.kill()
         process.wait(timeout=10)
 
 
-async def test_a_remote_server_over_streamable_http(tmp_path: Path, http_echo: str) -> None:
+async def test_a_remote_server_over_http_or_sse(tmp_path: Path, http_echo: str) -> None:
     echo = ScriptedToolCall("web_echo", {"text": "over http"})
     server, parts, _ = await run(
         tmp_path,
@@ -267,3 +267,41 @@ async def test_a_bad_mcp_entry_is_a_clear_error(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=r"opencode.json: mcp\.echo\.local\.command"):
             async with OpenCodeAsyncClient(settings):
                 pass
+
+
+async def test_a_changed_tool_list_is_offered_at_the_next_step(tmp_path: Path) -> None:
+    """The server adds a tool mid-run and says so (tools/list_changed): the model's
+    next request, in the same run, offers it, and a call to it runs."""
+    grow = ScriptedToolCall("echo_grow", {})
+    extra = ScriptedToolCall("echo_extra", {})
+    server, parts, _ = await run(
+        tmp_path,
+        {"echo": ECHO},
+        [Turn(tool_calls=[grow]), Turn(tool_calls=[extra]), Turn(text="done")],
+    )
+    assert "echo_extra" not in server.requests[0].tool_names
+    assert "echo_extra" in server.requests[1].tool_names
+    assert dict(server.requests[2].tool_results)[extra.call_id] == "extra tool"
+    assert [p.state.status for p in parts] == ["completed", "completed"]
+
+
+async def test_an_agent_is_given_a_resource_as_context(tmp_path: Path) -> None:
+    from opencode_python.agents import Agent
+
+    with ScriptedLLMServer([Turn(text="noted"), Turn(text="still ok")]) as server:
+        async with client_with(server, tmp_path, {"echo": ECHO}) as client:
+            await client.agents.register(
+                Agent(
+                    name="planner",
+                    mode="primary",
+                    resources=["echo:notes://today", "echo:notes://missing"],
+                )
+            )
+            session = await client.create_session()
+            result = await client.prompt(session.id, "what is on today?", agent="planner")
+        system = server.requests[0].system_text
+    assert result.response == "noted"
+    assert "Resource notes://today (from MCP server echo):\nShip the release." in system
+    assert "The resource notes://missing of MCP server echo could not be read." in system
+    with pytest.raises(ValueError, match="must be 'server:uri'"):
+        Agent(name="bad", resources=["no-server"])

@@ -282,3 +282,28 @@ async def test_tool_calls_are_checked_and_logged(tmp_path: Path) -> None:
         ("add", "completed", MCP_AGENT),
         ("add", "refused", MCP_AGENT),
     ]
+
+
+async def test_project_names_the_project_when_the_host_starts_it_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """Hosts start servers in a directory of their own: --project points at the
+    project, whose agent files are then served."""
+    folder = project(tmp_path) / ".opencode" / "agent"
+    folder.mkdir(parents=True)
+    (folder / "reviewer.md").write_text("---\ndescription: Reviews\nmode: primary\n---\nReview.")
+    elsewhere = tmp_path / "host"
+    elsewhere.mkdir()
+    with ScriptedLLMServer([]) as server:
+        params = StdioServerParameters(
+            command=sys.executable,
+            args=[
+                *["-m", "opencode_python.cli", "mcp", "serve", "--model", MODEL],
+                *["--project", str(project(tmp_path)), "--agent", "reviewer"],
+            ],
+            env=child_env(server, tmp_path),
+            cwd=elsewhere,
+        )
+        async with Client(params) as client:
+            tools = (await asyncio.wait_for(client.list_tools(), DEADLINE_S)).tools
+    assert [t.name for t in tools] == ["reviewer"]

@@ -49,6 +49,9 @@ class Agent(BaseModel):
     steps: int | None = Field(default=None, ge=1)
     options: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    resources: list[str] = Field(default_factory=list)
+    """MCP resources read into the agent's system prompt at each run, each
+    ``server:uri`` (``docs:notes://today``)."""
     hidden: bool = False
     color: str | None = None
     native: bool = False
@@ -59,6 +62,17 @@ class Agent(BaseModel):
     def _permission_shorthand(cls, value: Any) -> Any:
         """Accept opencode.json shorthand as well as rules; a bad value is a ConfigError."""
         return from_config(value)
+
+    @field_validator("resources")
+    @classmethod
+    def _resource_refs(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            server, _, uri = ref.partition(":")
+            if not server or not uri:
+                raise ValueError(
+                    f"resource {ref!r} must be 'server:uri', e.g. 'docs:notes://today'"
+                )
+        return value
 
     @field_validator("model")
     @classmethod
@@ -88,6 +102,7 @@ _FIELDS: Final = frozenset(
         "hidden",
         "options",
         "metadata",
+        "resources",
     }
 )
 # Keys with a meaning of their own; every other key is a provider option, as in OpenCode.

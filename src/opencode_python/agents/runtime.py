@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..context.builder import AgentContext, ContextBuilder
 from ..context.compaction import Compacted, Compactor, estimate_tokens, usable_context
@@ -33,7 +33,7 @@ from ..core.models import (
 from ..core.tasks import TaskScope
 from ..memory.manager import MemoryManager
 from ..permissions.gate import PermissionGate
-from ..providers.base import ChatMessage, ChatRequest, Provider, TextBlock
+from ..providers.base import ChatMessage, ChatRequest, Provider, TextBlock, ToolSchema
 from ..providers.catalog import ModelInfo, cost_of
 from ..providers.complete import complete_text
 from ..providers.registry import ProviderRegistry
@@ -68,6 +68,17 @@ class RuntimeSettings:
     delegation: DelegationLimits = field(default_factory=DelegationLimits)
 
 
+class ToolSource(Protocol):
+    """Tools that come and go (MCP servers'): made ready before a run, and asked before
+    each model call whether they changed; also reads the resources an agent is given."""
+
+    async def ensure_connected(self) -> None: ...
+
+    def changed(self) -> bool: ...
+
+    async def resource_context(self, refs: Sequence[str]) -> list[str]: ...
+
+
 class AgentRuntime:
     """Executes agents; one run per session at a time."""
 
@@ -87,11 +98,10 @@ class AgentRuntime:
         retry: RetryPolicy,
         tasks: TaskScope,
         memory: MemoryManager | None = None,
-        before_run: Callable[[], Awaitable[None]] | None = None,
+        tool_source: ToolSource | None = None,
     ) -> None:
         self.store = store
-        self.before_run = before_run
-        """Awaited before each run builds its tool list (the client starts MCP servers)."""
+        self.tool_source = tool_source
         self.bus = bus
         self.providers = providers
         self.executor = executor
@@ -191,18 +201,32 @@ class AgentRuntime:
             memories = await self.memory.search_memory(
                 session.id, user_message, limit=MEMORIES_PER_RUN, agent=chosen.name
             )
-        if self.before_run is not None:
-            await self.before_run()
-        context = await self.context.build_agent_context(
-            session,
-            chosen,
-            model=model_name,
-            rules=rules,
-            memories=memories,
-            ceilings=node.ceilings,
-        )
-        if only_tools is not None:
-            context.tools = [t for t in context.tools if t.name in only_tools]
+        source = self.tool_source
+        if source is not None:
+            await source.ensure_connected()
+
+        async def agent_context() -> AgentContext:
+            built = await self.context.build_agent_context(
+                session,
+                chosen,
+                model=model_name,
+                rules=rules,
+                memories=memories,
+                ceilings=node.ceilings,
+            )
+            if only_tools is not None:
+                built.tools = [t for t in built.tools if t.name in only_tools]
+            return built
+
+        async def refresh_tools() -> tuple[ToolSchema, ...] | None:
+            """The agent's tools again, when a server's list changed since."""
+            if source is None or not source.changed():
+                return None
+            await source.ensure_connected()
+            return tuple((await agent_context()).tools)
+
+        context = await agent_context()
+        resources = await source.resource_context(chosen.resources) if source else []
         deps = RunDeps(
             session=session,
             agent=chosen,
@@ -211,7 +235,7 @@ class AgentRuntime:
             executor=self.executor,
             delegation=node,
             tools=tuple(context.tools),
-            system=(context.system_prompt,),
+            system=(context.system_prompt, *resources),
             rules=tuple(rules),
             retry=self.retry,
             max_steps=max(1, chosen.steps or self.settings.max_steps),
@@ -219,6 +243,7 @@ class AgentRuntime:
             cost_of=lambda usage: cost_of(info, usage),
             usable_context=usable_context(info.context_window, info.max_output),
             compact=_Compaction(self._compactor(provider, info), session, info),
+            refresh_tools=refresh_tools if source is not None else None,
         )
         return AISession(deps, self.store, self.bus), context
 

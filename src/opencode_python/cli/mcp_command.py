@@ -8,6 +8,7 @@ Over HTTP it binds loopback unless told otherwise. Errors end as ``run``'s do: o
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -53,16 +54,28 @@ def serve(
         str | None,
         typer.Option(metavar="PROVIDER/MODEL", help="The model, e.g. openai/gpt-4.1-mini."),
     ] = None,
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            exists=True,
+            file_okay=False,
+            help="The project the agents work on (default: the current one).",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Approve every permission the agents ask.")
+    ] = False,
 ) -> None:
     """Serve each agent as an MCP tool that runs it on a prompt.
 
     Each tool returns the agent's answer and its session_id, to continue with. Over
     http the endpoint is http://HOST:PORT/mcp. A permission rule that says ask is
-    refused: nobody can answer it here.
+    refused, as nobody can answer it here, unless --yes approves it.
     """
     from .app import _execute  # here, not on import: app.py imports this module
 
-    _execute(_serve(agent, tools, transport, host, port, model))
+    _execute(_serve(agent, tools, transport, host, port, model, project, yes))
 
 
 async def _serve(
@@ -72,12 +85,15 @@ async def _serve(
     host: str,
     port: int,
     model: str | None,
+    project: Path | None = None,
+    yes: bool = False,
 ) -> None:
     from ..sdk import OpenCodeAsyncClient, SDKConfig
     from ..sdk.mcp_server import agent_server
     from .app import _note
 
-    async with OpenCodeAsyncClient(SDKConfig(model=model)) as client:
+    config = SDKConfig(model=model, project_dir=project, auto_confirm=yes)
+    async with OpenCodeAsyncClient(config) as client:
         chosen = client.resolve_model(model)
         client.providers.resolve_model(chosen)  # an unknown provider or missing key, now
         server = await agent_server(client, agents=agents, tools=tools)

@@ -2,7 +2,7 @@
 
 ``{"type": "local", "command": [...], "environment": {...}}`` starts a process and
 speaks MCP over its stdin/stdout; ``{"type": "remote", "url": ..., "headers": {...}}``
-speaks streamable HTTP. ``timeout`` (ms) bounds
+speaks streamable HTTP (or SSE, for servers that speak only that). ``timeout`` (ms) bounds
 starting a server and listing its tools, as in OpenCode.
 """
 
@@ -35,7 +35,7 @@ class LocalMCPServer(_Server):
 
 
 class RemoteMCPServer(_Server):
-    """A server reached over streamable HTTP."""
+    """A server reached over streamable HTTP, or SSE when that fails."""
 
     type: Literal["remote"] = "remote"
     url: str = Field(pattern=r"^https?://")

@@ -17,7 +17,7 @@ import tempfile
 from typing import IO, TYPE_CHECKING, Any
 
 from ..core.tasks import TaskScope
-from .config import LocalMCPServer, MCPServerConfig
+from .config import LocalMCPServer, MCPServerConfig, RemoteMCPServer
 
 if TYPE_CHECKING:  # the SDK (and httpx2) load with the first server that starts
     import mcp_types as types
@@ -47,6 +47,7 @@ class MCPConnection:
         self._stderr: IO[str] | None = None
         self.tools_changed = False
         """Set when the server said its tool list changed (``list_changed``)."""
+        self._sse = False  # a remote server that answered only over SSE
         self.failure: str | None = None
         """Why the last start failed or the server went away; None while it is up."""
 
@@ -59,23 +60,34 @@ class MCPConnection:
         async with self._lock:
             if self._client is not None:
                 return self._client
-            ready: asyncio.Future[Client] = asyncio.get_running_loop().create_future()
-            self._stop = asyncio.Event()
-            self._runner = self._tasks.spawn(self._hold(ready, self._stop), name=f"mcp {self.name}")
             try:
-                self._client = await asyncio.wait_for(
-                    asyncio.shield(ready), self.config.timeout / 1000
-                )
-            except TimeoutError:
-                error = self._failed(f"did not start within {self.config.timeout} ms")
-                await self._end()
-                raise error from None
+                self._client = await self._start()
             except Exception as exc:
-                error = self._failed(f"failed to start: {_describe(exc)}")
-                await self._end()
-                raise error from None
+                if not isinstance(self.config, RemoteMCPServer) or self._sse:
+                    raise self._start_error(exc) from None
+                self._sse = True  # an older server may speak only SSE
+                try:
+                    self._client = await self._start()
+                except Exception:
+                    self._sse = False
+                    raise self._start_error(exc) from None  # the streamable HTTP error
             self.failure = None
             return self._client
+
+    async def _start(self) -> Client:
+        ready: asyncio.Future[Client] = asyncio.get_running_loop().create_future()
+        self._stop = asyncio.Event()
+        self._runner = self._tasks.spawn(self._hold(ready, self._stop), name=f"mcp {self.name}")
+        try:
+            return await asyncio.wait_for(asyncio.shield(ready), self.config.timeout / 1000)
+        except BaseException:
+            await self._end()
+            raise
+
+    def _start_error(self, exc: Exception) -> MCPServerError:
+        if isinstance(exc, TimeoutError):
+            return self._failed(f"did not start within {self.config.timeout} ms")
+        return self._failed(f"failed to start: {_describe(exc)}")
 
     async def list_tools(self) -> list[types.Tool]:
         client = await self.client()
@@ -117,6 +129,7 @@ class MCPConnection:
         """Leave the session and stop the server."""
         async with self._lock:
             await self._end()
+            self._close_stderr()
 
     async def _hold(self, ready: asyncio.Future[Client], stop: asyncio.Event) -> None:
         """Enter the session, hand it over, and keep it open until ``stop``."""
@@ -125,7 +138,12 @@ class MCPConnection:
         try:
             async with Client(self._transport(), message_handler=self._on_message) as client:
                 ready.set_result(client)
-                await stop.wait()
+                listener = asyncio.ensure_future(self._listen(client))
+                try:
+                    await stop.wait()
+                finally:
+                    listener.cancel()
+                    await asyncio.gather(listener, return_exceptions=True)
         except BaseException as exc:
             if not ready.done():
                 ready.set_exception(exc if isinstance(exc, Exception) else MCPServerError(str(exc)))
@@ -139,20 +157,39 @@ class MCPConnection:
     def _transport(self) -> Any:
         import httpx2
         from mcp import StdioServerParameters
+        from mcp.client.sse import sse_client
         from mcp.client.stdio import stdio_client
         from mcp.client.streamable_http import streamable_http_client
 
         config = self.config
         if isinstance(config, LocalMCPServer):
             command, *args = config.command
+            self._close_stderr()  # the last run's; its tail was reported
             # kept open while the server may write to it; closed with the connection
             self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
             params = StdioServerParameters(
                 command=command, args=args, env={**os.environ, **config.environment}
             )
             return stdio_client(params, errlog=self._stderr)
+        if self._sse:
+            return sse_client(config.url, headers=config.headers)
         http = httpx2.AsyncClient(headers=config.headers, timeout=httpx2.Timeout(30, read=300))
         return _closing(http, streamable_http_client(config.url, http_client=http))
+
+    async def _listen(self, client: Client) -> None:
+        """Watch for tool list changes: a ``subscriptions/listen`` stream on servers of
+        the 2026-07-28 protocol; older ones send ``list_changed`` notifications, which
+        ``_on_message`` reads."""
+        from mcp.client.subscriptions import ListenNotSupportedError
+
+        try:
+            async with client.listen(tools_list_changed=True) as events:
+                async for _ in events:
+                    self.tools_changed = True
+        except ListenNotSupportedError:
+            return
+        except Exception as exc:  # the session is ending; _hold reports why
+            log.debug("MCP server %r: change stream ended: %s", self.name, exc)
 
     async def _on_message(self, message: Any) -> None:
         import mcp_types
@@ -171,9 +208,6 @@ class MCPConnection:
                 await asyncio.wait({self._runner})
         self._client = None
         self._runner = None
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
 
     def _failed(self, reason: str) -> MCPServerError:
         """Record and report (once per failure) why the server is not available."""
@@ -185,6 +219,11 @@ class MCPConnection:
             log.warning("%s", message)
         self.failure = message
         return MCPServerError(message)
+
+    def _close_stderr(self) -> None:
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
 
     def _stderr_tail(self) -> str:
         if self._stderr is None:

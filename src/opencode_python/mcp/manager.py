@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..core.errors import NotFoundError
@@ -65,6 +65,11 @@ class MCPManager:
         if stale:
             await self.connect(stale)
 
+    def changed(self) -> bool:
+        """Whether a server said its tool list changed (read again by
+        ``ensure_connected``, between a run's steps too)."""
+        return any(c.tools_changed for c in self._connections.values() if c.config.enabled)
+
     async def close(self) -> None:
         """Leave every session and stop the local servers."""
         await asyncio.gather(*(c.close() for c in self._connections.values()))
@@ -89,6 +94,22 @@ class MCPManager:
     ) -> types.GetPromptResult:
         client = await self._connection(server).client()
         return await client.get_prompt(name, arguments)
+
+    async def resource_context(self, refs: Sequence[str]) -> list[str]:
+        """The text of each resource ``server:uri`` in ``refs``, as system prompt parts;
+        one that cannot be read is named with why (and logged), so the run goes on."""
+        parts = []
+        for ref in refs:
+            server, _, uri = ref.partition(":")
+            try:
+                contents = await self.read_resource(server, uri)
+            except Exception as exc:
+                log.warning("MCP resource %r could not be read: %s", ref, exc)
+                parts.append(f"(The resource {uri} of MCP server {server} could not be read.)")
+                continue
+            text = "\n".join(c.text for c in contents if hasattr(c, "text"))
+            parts.append(f"Resource {uri} (from MCP server {server}):\n{text}")
+        return parts
 
     def _connection(self, server: str) -> MCPConnection:
         connection = self._connections.get(server)

@@ -266,7 +266,7 @@ class OpenCodeAsyncClient:
             retry=self.retry,
             tasks=self._tasks,
             memory=self._memory,
-            before_run=self.mcp.ensure_connected,
+            tool_source=self.mcp,
         )
         self._orchestrator = AgentOrchestrator(self._runtime)
         await self._register_builtins(skills, self._memory, self._orchestrator)

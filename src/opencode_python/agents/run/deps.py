@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,7 +29,9 @@ class RunDeps:
 
     ``tools`` is the agent's view (only what its rules allow, as it is described to
     it); ``rules`` are evaluated for every call. ``abort`` is the run's stop signal,
-    which long tools watch through ``ToolContext.abort``.
+    which long tools watch through ``ToolContext.abort``. ``refresh_tools``, when set,
+    is asked before each model call and returns the agent's new view when the tools
+    changed (an MCP server's list did), else None; the run then goes on with new deps.
     """
 
     session: Session
@@ -48,6 +50,7 @@ class RunDeps:
     usable_context: int | None = None
     compact: Compaction | None = None
     abort: asyncio.Event = field(default_factory=asyncio.Event)
+    refresh_tools: Callable[[], Awaitable[tuple[ToolSchema, ...] | None]] | None = None
     offered: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from ...core import events as ev
 from ...core.unfinished import ABORTED
@@ -23,6 +24,8 @@ async def run_steps(state: RunState, deps: RunDeps, recorder: RunRecorder) -> No
     while True:
         match step:
             case CallModel():
+                if deps.refresh_tools is not None and (tools := await deps.refresh_tools()):
+                    deps = replace(deps, tools=tools)
                 step = await model_step(state, deps, recorder)
             case RunTools():
                 step = await tool_step(step, state, deps, recorder)

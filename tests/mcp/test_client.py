@@ -258,13 +258,32 @@ async def test_opencode_json_mcp_entries_and_resources_and_prompts(tmp_path: Pat
             assert got.messages[0].content.text == "Please review a.py."  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"command": ["x"]},
+            'mcp.s: needs "type": "local" (with "command") or "remote" (with "url")',
+        ),
+        ({"type": "locl", "command": ["x"]}, 'mcp.s: "type" must be "local" or "remote"'),
+        ({"type": "remote", "url": "ftp://x"}, "mcp.s.url: must start with http:// or https://"),
+    ],
+)
+def test_mcp_entry_mistakes_are_said_in_the_files_terms(entry: Any, message: str) -> None:
+    from opencode_python.mcp import parse_servers
+
+    with pytest.raises(ConfigError) as caught:
+        parse_servers({"s": entry}, "opencode.json")
+    assert str(caught.value) == f"opencode.json: {message}"
+
+
 async def test_a_bad_mcp_entry_is_a_clear_error(tmp_path: Path) -> None:
     with ScriptedLLMServer([]) as server:
         settings = scripted_config(server, "openai", tmp_path)
         (settings.resolved_project_dir / "opencode.json").write_text(
             json.dumps({"mcp": {"echo": {"type": "local", "command": []}}})
         )
-        with pytest.raises(ConfigError, match=r"opencode.json: mcp\.echo\.local\.command"):
+        with pytest.raises(ConfigError, match=r"opencode.json: mcp\.echo\.command: "):
             async with OpenCodeAsyncClient(settings):
                 pass
 

@@ -9,7 +9,7 @@ starting a server and listing its tools, as in OpenCode.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -52,8 +52,18 @@ def parse_servers(entries: Mapping[str, object], source: str) -> dict[str, MCPSe
     try:
         return _SERVERS.validate_python(dict(entries))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"mcp.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-            for error in exc.errors(include_url=False)
-        )
+        problems = "; ".join(_problem(error) for error in exc.errors(include_url=False))
         raise ConfigError(f"{source}: {problems}") from None
+
+
+_MESSAGES = {
+    "union_tag_not_found": 'needs "type": "local" (with "command") or "remote" (with "url")',
+    "union_tag_invalid": '"type" must be "local" or "remote"',
+    "string_pattern_mismatch": "must start with http:// or https://",
+}
+
+
+def _problem(error: Any) -> str:
+    """``mcp.<server>.<field>: what is wrong``, in the file's terms."""
+    where = [str(p) for p in error["loc"] if p not in ("local", "remote")]
+    return f"mcp.{'.'.join(where)}: {_MESSAGES.get(error['type'], error['msg'])}"

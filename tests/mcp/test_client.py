@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from opencode_python.core.models import ToolPart
 from opencode_python.testing import ScriptedLLMServer, ScriptedToolCall, Turn
 
 from ..conftest import scripted_config
+from .loopback import free_port, wait_until_listening
 
 ECHO_SERVER = Path(__file__).with_name("echo_server.py")
 ECHO = {"type": "local", "command": [sys.executable, str(ECHO_SERVER)]}
@@ -199,33 +198,22 @@ async def test_a_cancelled_call_stops_the_servers_work(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(params=["http", "sse"])
 def http_echo(request: pytest.FixtureRequest) -> Iterator[str]:
     """The echo server over streamable HTTP, or over SSE only (as older servers are)."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(ECHO_SERVER), request.param, str(port)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
-        for _ in range(100):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if process.poll() is not None:
-                raise RuntimeError("the HTTP echo server exited")
-            time.sleep(0.1)
+        wait_until_listening(process, port, timeout=10)
         yield f"http://127.0.0.1:{port}/{'mcp' if request.param == 'http' else 'sse'}"
     finally:
         process.kill()
-        process.wait(timeout=10)
+        process.communicate(timeout=10)
 
 
 async def test_a_remote_server_over_http_or_sse(tmp_path: Path, http_echo: str) -> None:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -31,6 +29,7 @@ from opencode_python.testing import Fault, ScriptedLLMServer, Turn
 
 from ..conftest import ClientFactory, scripted_config
 from ..tools_for_tests import AddTool
+from .loopback import free_port, wait_until_listening
 
 MODEL = "openai/gpt-4.1-mini"
 DEADLINE_S = 60
@@ -113,29 +112,11 @@ def http_server(server: ScriptedLLMServer, tmp_path: Path, port: int) -> Iterato
         text=True,
     )
     try:
-        deadline = time.monotonic() + DEADLINE_S
-        while not _accepts(port):
-            if child.poll() is not None:
-                raise AssertionError(f"the server exited: {child.communicate()[1]}")
-            if time.monotonic() > deadline:
-                raise AssertionError("the server never accepted a connection")
-            time.sleep(0.05)
+        wait_until_listening(child, port, DEADLINE_S)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         child.kill()
         child.communicate(timeout=10)
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def test_streamable_http_runs_an_agent(tmp_path: Path) -> None:

@@ -18,9 +18,15 @@ if TYPE_CHECKING:
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
+def safe_name(name: str) -> str:
+    """``name`` in the characters MCP and tool ids allow: ``Backend Architect`` →
+    ``Backend_Architect``."""
+    return _UNSAFE.sub("_", name)
+
+
 def tool_id(server: str, tool: str) -> str:
     """OpenCode's id for ``tool`` of ``server``: both sanitised, joined by ``_``."""
-    return f"{_UNSAFE.sub('_', server)}_{_UNSAFE.sub('_', tool)}"
+    return f"{safe_name(server)}_{safe_name(tool)}"
 
 
 class MCPTool(Tool):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
@@ -29,6 +28,7 @@ from ..core.events import Event
 from ..core.ids import new_id
 from ..core.models import PartTime, Session, ToolExecution, now_ms
 from ..core.version import VERSION
+from ..mcp.tools import safe_name
 from ..tools.executor import CallScope
 from ..tools.framework import ToolContext, ToolMetadata
 from .client import OpenCodeAsyncClient
@@ -79,7 +79,7 @@ async def agent_server(
 
 def mcp_name(name: str) -> str:
     """An agent or tool name as MCP allows it: ``Backend Architect`` → ``Backend_Architect``."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:128]
+    return safe_name(name)[:128]
 
 
 async def _chosen(client: OpenCodeAsyncClient, names: Sequence[str] | None) -> list[Agent]:

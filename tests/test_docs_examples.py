@@ -42,6 +42,7 @@ RUNNABLE_DOCS = (
     "delegation.md",
     "local-model.md",
     "mcp.md",
+    "output.md",
 )
 
 NOT_RUN_MARKER = "# not run"

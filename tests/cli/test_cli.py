@@ -309,3 +309,60 @@ def test_an_unknown_command_and_a_missing_message_are_usage_errors(tmp_path: Pat
     done = cli(["run", "--command", "nope", "--model", MODEL], tmp_path, OPENAI_API_KEY="k")
     assert_user_error(done, 2, "no command named 'nope'")
     assert_user_error(cli(["run"], tmp_path), 2, "give a MESSAGE to send, or --command NAME")
+
+
+PERSON_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+}
+
+
+def test_run_json_schema_prints_only_the_validated_json(tmp_path: Path) -> None:
+    """The OpenAI wire to a compatible server is asked in tool mode: the model calls
+    final_result, first wrongly (the error goes back), then rightly."""
+    schema = tmp_path / "person.json"
+    schema.write_text(json.dumps(PERSON_SCHEMA))
+    with ScriptedLLMServer() as server:
+        server.add_turns(
+            [
+                Turn(tool_calls=[ScriptedToolCall("final_result", {"name": "Ada"})]),
+                Turn(tool_calls=[ScriptedToolCall("final_result", {"name": "Ada", "age": 36})]),
+            ]
+        )
+        result = run_against(
+            server, ["--json-schema", str(schema), "Who wrote the first program?"], tmp_path
+        )
+        second = server.requests[1]
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"name": "Ada", "age": 36}
+    assert "'age' is a required property" in second.tool_results[0][1]
+    assert "final_result" in result.stderr  # progress goes to stderr, not into the JSON
+
+
+def test_run_json_schema_mistakes_are_usage_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    not_a_schema = tmp_path / "list.json"
+    not_a_schema.write_text("[1, 2]")
+    missing = cli(["run", "--json-schema", "nope.json", "hi"], tmp_path)
+    assert missing.returncode == 2
+    assert "cannot read nope.json" in missing.stderr
+    bad = cli(["run", "--json-schema", str(broken), "hi"], tmp_path)
+    assert bad.returncode == 2
+    assert "is not JSON" in bad.stderr
+    wrong = cli(["run", "--json-schema", str(not_a_schema), "hi"], tmp_path)
+    assert wrong.returncode == 2
+    assert "must hold a JSON schema object" in wrong.stderr
+
+
+def test_run_json_schema_that_never_validates_fails_with_the_answer(tmp_path: Path) -> None:
+    schema = tmp_path / "person.json"
+    schema.write_text(json.dumps(PERSON_SCHEMA))
+    with ScriptedLLMServer() as server:
+        server.add_turns([Turn(text="I do not know.") for _ in range(3)])
+        result = run_against(server, ["--json-schema", str(schema), "Who?"], tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "did not validate" in result.stderr
+    assert "I do not know." in result.stderr

@@ -34,6 +34,7 @@ from opencode_python.providers import (
     TextDelta,
     ToolCall,
     ToolCallBlock,
+    ToolCallDelta,
     ToolCallStart,
     ToolResultBlock,
     ToolSchema,
@@ -99,7 +100,9 @@ async def test_stream_maps_text_reasoning_tool_calls_and_usage() -> None:
         TextDelta("Hel"),
         TextDelta("lo"),
         ToolCallStart("c1", "read"),
+        ToolCallDelta("c1", '{"pa'),
         ToolCallStart("c2", "ls"),
+        ToolCallDelta("c1", 'th": "a"}'),
         ToolCall("c1", "read", '{"path": "a"}'),
         ToolCall("c2", "ls", "{}"),
         Finish(

@@ -8,6 +8,7 @@ from .delegation import DelegationLimits
 from .manager import AgentManager, AgentRun, AgentState
 from .markdown import agent_dirs, load_markdown_agents
 from .orchestrator import AgentOrchestrator
+from .output import FINAL_TOOL, OutputSpec
 from .registry import AgentRegistry
 from .result import AgentResult
 from .run.handle import AISession
@@ -31,6 +32,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BUILTIN_AGENTS",
     "DEFAULT_AGENT",
+    "FINAL_TOOL",
     "AISession",
     "Agent",
     "AgentDefinition",
@@ -44,6 +46,7 @@ __all__ = [
     "AgentState",
     "AgentTask",
     "DelegationLimits",
+    "OutputSpec",
     "TaskStatus",
     "TaskTool",
     "agent_dirs",

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..core.errors import ConfigError
 from ..core.models import PermissionRule
 from ..permissions.rules import from_config, from_tools
+from ..providers.profile import OutputMode
 from ..providers.wire_options import split_wire_options
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,13 @@ class Agent(BaseModel):
     color: str | None = None
     native: bool = False
     remember: bool = False  # after each run, keep the facts the summary agent picks
+    output_type: Any = Field(default=None, exclude=True)
+    """What every run of this agent answers with (docs/output.md): a pydantic model, a
+    dataclass, a TypedDict, a plain type or a JSON schema dict. None: text."""
+    output_mode: OutputMode | None = None
+    """How it is asked for: None lets the model's profile choose."""
+    output_retries: int | None = Field(default=None, ge=0)
+    """How many invalid answers are sent back to be fixed (None: 2)."""
 
     @field_validator("permission", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..context.builder import AgentContext
 from ..core import events as ev
@@ -84,12 +85,14 @@ class AgentOrchestrator:
         skill_names: Sequence[str] | None = None,
         options: dict[str, object] | None = None,
         limits: DelegationLimits | None = None,
+        output_type: Any = None,
     ) -> AgentResult:
         """Have ``to_agent_name`` do ``task`` (a prompt or an ``AgentTask``) for
         ``from_agent`` in a new child session of ``session_id``, and return its result.
 
         Raises before anything runs when an agent is unknown or ``from_agent``'s rules
-        deny delegating to ``to_agent_name``; a failing child is an error result.
+        deny delegating to ``to_agent_name``; a failing child is an error result (one
+        whose answers never validated as ``output_type`` too).
         ``limits`` replace the client's delegation limits when this call is a root.
         """
         if isinstance(task, AgentTask):
@@ -102,6 +105,7 @@ class AgentOrchestrator:
                 tool_ids=list(tool_ids) if tool_ids is not None else None,
                 skill_names=list(skill_names) if skill_names is not None else None,
                 options=dict(options or {}),
+                output_type=output_type,
             )
         delegator = await self._delegator(session_id, from_agent, limits)
         await self._admit(spec, delegator)
@@ -304,6 +308,7 @@ class AgentOrchestrator:
             delegation=delegator.node.child(delegator.rules),
             extra_rules=_skill_rules(spec.skill_names),
             only_tools=spec.tool_ids,
+            output_type=spec.output_type,
         )
 
     async def _child_session(self, spec: AgentTask, delegator: Delegator, agent: Agent) -> Session:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from ..context.builder import AgentContext, ContextBuilder
 from ..context.compaction import Compacted, Compactor, estimate_tokens, usable_context
 from ..core import events as ev
-from ..core.errors import SessionBusyError
+from ..core.errors import OutputValidationError, SessionBusyError
 from ..core.events import EventBus
 from ..core.models import (
     MemoryEntry,
@@ -36,6 +36,7 @@ from ..permissions.gate import PermissionGate
 from ..providers.base import ChatMessage, ChatRequest, Provider, TextBlock, ToolSchema
 from ..providers.catalog import ModelInfo, cost_of
 from ..providers.complete import complete_text
+from ..providers.profile import OutputMode, profile_of
 from ..providers.registry import ProviderRegistry
 from ..providers.retry import RetryPolicy
 from ..storage.contract import Store
@@ -46,6 +47,7 @@ from .builtin import permission_layers
 from .delegation import DelegationLimits, DelegationNode, DelegationTree
 from .manager import AgentManager
 from .models import ModelChooser
+from .output import plan_output
 from .registry import AgentRegistry
 from .result import AgentResult
 from .run.deps import RunDeps
@@ -169,6 +171,9 @@ class AgentRuntime:
         delegation: DelegationNode | None = None,
         extra_rules: Sequence[PermissionRule] = (),
         only_tools: Collection[str] | None = None,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
     ) -> tuple[AISession, AgentContext]:
         """Everything a run needs, checked before anything is stored.
 
@@ -177,11 +182,18 @@ class AgentRuntime:
         ceilings (the delegating runs' rules) it can never exceed; ``extra_rules`` come
         after its own and ``only_tools`` narrows the tools offered. Without
         ``delegation`` the run is the root of a new tree under the client's limits.
+        ``output_type``, ``output_mode`` and ``output_retries`` override the agent's.
         """
         chosen = _with_options(self.agents.get(agent) if isinstance(agent, str) else agent, options)
         session = await self.store.get_session(session_id)
         model_name = self.models.resolve(model, chosen)
         provider, info = self.providers.resolve_model(model_name)
+        output = plan_output(
+            chosen.output_type if output_type is None else output_type,
+            mode=output_mode or chosen.output_mode,
+            retries=chosen.output_retries if output_retries is None else output_retries,
+            profile=profile_of(provider, info.model_id),
+        )
         node = delegation or DelegationNode(DelegationTree(self.settings.delegation))
         shipped, own = permission_layers(chosen)
         rules = [
@@ -244,6 +256,7 @@ class AgentRuntime:
             usable_context=usable_context(info.context_window, info.max_output),
             compact=_Compaction(self._compactor(provider, info), session, info),
             refresh_tools=refresh_tools if source is not None else None,
+            output=output,
         )
         return AISession(deps, self.store, self.bus), context
 
@@ -257,18 +270,42 @@ class AgentRuntime:
         options: dict[str, Any] | None = None,
         wait: bool = True,
         run_id: str | None = None,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
     ) -> AgentResult:
         """Run ``agent`` on ``user_message`` in the stored session until it is done,
         after any run already in progress on it (or, with ``wait=False``, not at all).
-        ``run_id`` names the run in its ``run.started`` and ``run.finished`` events."""
+        ``run_id`` names the run in its ``run.started`` and ``run.finished`` events.
+
+        Raises ``OutputValidationError`` when the answers did not validate as the
+        output type after every retry (the session keeps each attempt).
+        """
         async with self.session_lock(session_id, wait=wait):
             await self.recover(session_id)
             runner, context = await self.prepare(
-                agent, session_id, model=model, options=options, user_message=user_message
+                agent,
+                session_id,
+                model=model,
+                options=options,
+                user_message=user_message,
+                output_type=output_type,
+                output_mode=output_mode,
+                output_retries=output_retries,
             )
             if run_id is not None:
                 runner.run_id = run_id
-            return await self.run(runner, context, user_message)
+            result = await self.run(runner, context, user_message)
+        failure = runner.output_failure
+        if failure is not None:
+            raw, errors = failure
+            raise OutputValidationError(
+                f"{result.error}. The last answer was: {raw[:500]}",
+                raw=raw,
+                errors=errors,
+                result=result,
+            )
+        return result
 
     async def run(self, runner: AISession, context: AgentContext, user_message: str) -> AgentResult:
         """Run a prepared session (its lock held), tracked by the manager, titling a

@@ -22,7 +22,9 @@ class AgentTask(BaseModel):
     load (None: what its rules allow); ``options`` are per-run agent options (model,
     temperature, ...). ``parent_id`` is the session that delegated the work and
     ``session_id`` the child session it runs in: set it to resume an earlier child.
-    ``status`` and ``result`` are filled in as the task runs.
+    ``output_type`` makes the child answer with a validated value of that type
+    (``result.output``, docs/output.md). ``status`` and ``result`` are filled in as
+    the task runs.
     """
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
@@ -34,6 +36,7 @@ class AgentTask(BaseModel):
     tool_ids: list[str] | None = None
     skill_names: list[str] | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    output_type: Any = Field(default=None, exclude=True)
     parent_id: str | None = None
     session_id: str | None = None
     from_agent: str | None = None

@@ -2,15 +2,19 @@
 
 Its description lists the subagents the calling agent may start (permission key
 ``task``, the agent's name as subject, so ``{"task": {"reviewer": "deny"}}`` hides
-one). The subagent runs in a child session and its final answer is the tool's result;
+one). The subagent runs in a child session and its final answer is the tool's result
+(as JSON when the subagent has an output type);
 the result's ``task_id`` lets the model continue that child later. Several task calls
 in one step run at the same time, as all tool calls of a step do.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
+
+from pydantic_core import to_jsonable_python
 
 from ..core.errors import OpenCodeError, ToolError
 from ..tools.framework import Tool, ToolContext, ToolResult, with_enum
@@ -103,19 +107,24 @@ class TaskTool(Tool):
         if result.error is not None:
             where = f" (task_id: {result.session_id})" if result.session_id else ""
             raise ToolError(f"The {agent.name} subagent did not finish{where}: {result.error}")
+        metadata = {
+            "task_id": spec.task_id,
+            "session_id": result.session_id,
+            "agent": agent.name,
+            "cost": result.cost,
+            "tokens": result.tokens_used.total,
+        }
+        answer = result.response
+        if "output_mode" in result.metadata:  # the subagent has an output type
+            metadata["output"] = to_jsonable_python(result.output)
+            answer = json.dumps(metadata["output"], ensure_ascii=False)
         return ToolResult(
             title=spec.description,
             output=(
                 f"task_id: {result.session_id} (pass it as task_id to continue this "
-                f"subagent's session)\n\n<task_result>\n{result.response}\n</task_result>"
+                f"subagent's session)\n\n<task_result>\n{answer}\n</task_result>"
             ),
-            metadata={
-                "task_id": spec.task_id,
-                "session_id": result.session_id,
-                "agent": agent.name,
-                "cost": result.cost,
-                "tokens": result.tokens_used.total,
-            },
+            metadata=metadata,
         )
 
     def _allowed(self, allows: Callable[[str, str], bool]) -> list[Agent]:

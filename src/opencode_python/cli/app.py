@@ -13,6 +13,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -98,17 +99,35 @@ def run(
             metavar="NAME", help="Run a custom command (.opencode/command/NAME.md) instead."
         ),
     ] = None,
+    json_schema: Annotated[
+        Path | None,
+        typer.Option(
+            "--json-schema",
+            metavar="FILE",
+            help="Answer with JSON valid under this JSON schema; only the JSON is printed.",
+        ),
+    ] = None,
 ) -> None:
     """Run one prompt, streaming the answer and the tool calls.
 
     When a permission rule says ask, you are asked at the terminal (or, with no
-    terminal, the call is refused unless --yes is given).
+    terminal, the call is refused unless --yes is given). With --json-schema the
+    answer is validated (and sent back to the model to fix, twice at most) and printed
+    alone on stdout; progress goes to stderr.
     """
     if command is None and not message.strip():
         _fail("give a MESSAGE to send, or --command NAME to run a command", EXIT_USAGE)
-    result = _execute(_run(message, model, agent, session, yes, command))
+    schema = None
+    if json_schema is not None:
+        if command is not None:
+            _fail("--json-schema goes with a MESSAGE, not with --command", EXIT_USAGE)
+        schema = _read_schema(json_schema)
+    result = _execute(_run(message, model, agent, session, yes, command, schema))
     if result.error:
         _fail(result.error, EXIT_FAILED)
+    if schema is not None:
+        # plain print: rich would wrap long lines, and this is for pipes
+        print(json.dumps(result.output, indent=2, ensure_ascii=False))
 
 
 @app.command()
@@ -147,6 +166,19 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _read_schema(path: Path) -> dict[str, Any]:
+    """The JSON schema in ``path``; a missing or broken file is a usage error."""
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        _fail(f"--json-schema: cannot read {path}: {exc.strerror or exc}", EXIT_USAGE)
+    except ValueError as exc:
+        _fail(f"--json-schema: {path} is not JSON: {exc}", EXIT_USAGE)
+    if not isinstance(schema, dict):
+        _fail(f"--json-schema: {path} must hold a JSON schema object", EXIT_USAGE)
+    return schema
+
+
 def _validation_message(exc: ValidationError) -> str:
     """The validators' own words (``model 'nope' must be named ...``), without pydantic's
     wrapping."""
@@ -164,6 +196,7 @@ async def _run(
     session_id: str | None,
     yes: bool,
     command: str | None = None,
+    schema: dict[str, Any] | None = None,
 ) -> AgentResult:
     from ..agents import DEFAULT_AGENT, AgentResult
     from ..agents.models import LOCAL_DEFAULT_MODEL
@@ -190,13 +223,15 @@ async def _run(
             f"model {chosen}{where if chosen == LOCAL_DEFAULT_MODEL else ''}"
             f"{f' · agent {agent.name}' if agent else ''} · session {session_id}"
         )
-        view = _RunView()
+        view = _RunView(show_text=schema is None)
         result: AgentResult | None = None
         try:
             if command is not None:
                 result = await _command(client, view, session_id, command, message, agent_name)
             else:
-                async for item in client.stream(session_id, message, model=model, agent=agent):
+                async for item in client.stream(
+                    session_id, message, model=model, agent=agent, output_type=schema
+                ):
                     if isinstance(item, AgentResult):
                         result = item
                     else:
@@ -278,30 +313,35 @@ class _RunView:
     """Prints a run's events as they come, and notes whether the model said anything
     (a session where it never did is not worth keeping)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, show_text: bool = True) -> None:
         self.answered = False
         self._mid_line = False  # streamed text has left the cursor after a line's start
+        # Without the text (a JSON answer printed at the end), stdout holds only that.
+        self._show_text = show_text
+        self._calls = out if show_text else err
 
     def show(self, event: Event) -> None:
         data = event.data
+        calls = self._calls
         if event.type == ev.PART_DELTA and data["type"] == "text":
             self.answered = True
-            out.print(data["delta"], end="")
-            self._mid_line = not data["delta"].endswith("\n")
+            if self._show_text:
+                out.print(data["delta"], end="")
+                self._mid_line = not data["delta"].endswith("\n")
         elif event.type == ev.TOOL_STARTED:
             self.answered = True
             self.end_line()
             part: ToolPart = data["part"]
             args = json.dumps(part.state.input, ensure_ascii=False)
-            out.print(Text.assemble((f"→ {part.tool}", "cyan"), " ", (args[:200], "dim")))
+            calls.print(Text.assemble((f"→ {part.tool}", "cyan"), " ", (args[:200], "dim")))
         elif event.type == ev.TOOL_COMPLETED:
             part = data["part"]
             title = part.state.title or ""
-            out.print(Text.assemble((f"✓ {part.tool}", "green"), " ", (title, "dim")))
+            calls.print(Text.assemble((f"✓ {part.tool}", "green"), " ", (title, "dim")))
         elif event.type == ev.TOOL_ERROR:
             part = data["part"]
             error = (part.state.error or "")[:200]
-            out.print(Text.assemble((f"✗ {part.tool}", "red"), " ", (error, "dim")))
+            calls.print(Text.assemble((f"✗ {part.tool}", "red"), " ", (error, "dim")))
         elif event.type == ev.PROVIDER_RETRY:
             retry = f"retry {data['attempt']} in {data['delay']:.1f} s: {data['error']}"
             err.print(Text(retry, style="yellow"))

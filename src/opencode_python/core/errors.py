@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 
 class OpenCodeError(Exception):
@@ -86,6 +86,21 @@ class ProviderRequestError(ProviderError):
 
 class RealRequestBlockedError(ProviderError):
     """A request to a real model endpoint was made while real requests are blocked."""
+
+
+class OutputValidationError(OpenCodeError):
+    """The model's answers did not validate as the run's output type, after every retry.
+
+    ``raw`` is its last answer as it wrote it (text, or the final tool's arguments),
+    ``errors`` what was wrong with it, and ``result`` the run's ``AgentResult`` (its
+    session, usage and steps): the session keeps every attempt.
+    """
+
+    def __init__(self, message: str, *, raw: str, errors: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.raw = raw
+        self.errors = errors
+        self.result = result
 
 
 class ToolError(OpenCodeError):

@@ -36,6 +36,7 @@ PROVIDER_RETRY = "provider.retry"
 RUN_STARTED = "run.started"
 RUN_STEP = "run.step"
 RUN_FINISHED = "run.finished"
+OUTPUT_PARTIAL = "output.partial"
 AGENT_STATE = "agent.state"
 TASK_STARTED = "task.started"
 TASK_COMPLETED = "task.completed"
@@ -51,6 +52,11 @@ class Event:
     data: dict[str, Any]
     session_id: str | None = None
     time: float = field(default_factory=time.time)
+
+    @property
+    def partial(self) -> Any:
+        """The structured answer so far, in an ``output.partial`` event (else None)."""
+        return self.data.get("partial")
 
 
 Handler = Callable[[Event], Awaitable[None] | None]

@@ -272,10 +272,12 @@ RefusalReason = Literal[
     "unknown_tool",
     "not_offered",
     "step_limit",
+    "final_answer",
 ]
 """Why a call was refused: a rule denied it, the approver rejected it, it repeated a
 loop, its arguments did not match the schema, no such tool, the agent may not use it,
-or it came on the last step, where tools are off."""
+it came on the last step, where tools are off, or beside the final answer that ended
+the run."""
 
 
 class ToolExecution(_Model):

@@ -9,6 +9,7 @@ from .base import (
     ContentBlock,
     Finish,
     ImageBlock,
+    OutputFormat,
     Provider,
     ReasoningBlock,
     ReasoningDelta,
@@ -17,6 +18,7 @@ from .base import (
     TextDelta,
     ToolCall,
     ToolCallBlock,
+    ToolCallDelta,
     ToolCallStart,
     ToolResultBlock,
     ToolSchema,
@@ -24,6 +26,7 @@ from .base import (
 from .catalog import ModelCatalog, ModelInfo, cost_of
 from .config import ModelOverride, ProviderConfig, ProviderKind
 from .guard import block_real_requests, real_requests_blocked
+from .profile import ModelProfile, OutputMode
 from .registry import ProviderRegistry
 from .retry import RetryPolicy
 
@@ -55,7 +58,10 @@ __all__ = [
     "ModelCatalog",
     "ModelInfo",
     "ModelOverride",
+    "ModelProfile",
     "OpenAIProvider",
+    "OutputFormat",
+    "OutputMode",
     "Provider",
     "ProviderConfig",
     "ProviderKind",
@@ -68,6 +74,7 @@ __all__ = [
     "TextDelta",
     "ToolCall",
     "ToolCallBlock",
+    "ToolCallDelta",
     "ToolCallStart",
     "ToolResultBlock",
     "ToolSchema",

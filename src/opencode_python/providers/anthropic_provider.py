@@ -32,6 +32,7 @@ from .base import (
     TextDelta,
     ToolCall,
     ToolCallBlock,
+    ToolCallDelta,
     ToolCallStart,
     ToolResultBlock,
     named_tool_choice,
@@ -39,6 +40,7 @@ from .base import (
 from .catalog import ModelCatalog
 from .config import CLIENT_ARGS, NO_KEY, ProviderConfig, merge_options
 from .guard import check_ready
+from .profile import ModelProfile, anthropic_profile
 from .relay import relay
 from .retry import error_from_status, error_from_transport
 
@@ -93,6 +95,9 @@ class AnthropicProvider:
         if not self._client.is_closed():
             await self._client.close()
 
+    def profile(self, model_id: str) -> ModelProfile:
+        return anthropic_profile(model_id)
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Stream one message. Checks the real-request guard before any I/O."""
         check_ready(self._config, self._base_url, missing_key=self._missing_key)
@@ -138,6 +143,9 @@ class AnthropicProvider:
                 }
                 for t in request.tools
             ]
+        if request.output is not None:
+            output_format = {"type": "json_schema", "schema": request.output.schema}
+            params["output_config"] = {"format": output_format}
         # anthropic 2.x dropped temperature and top_p from `create`; the API takes them.
         sampling = {"temperature": request.temperature, "top_p": request.top_p}
         extra = {k: v for k, v in sampling.items() if v is not None}
@@ -375,8 +383,9 @@ class EventMapper:
             return [ReasoningDelta("", metadata={"signature": delta.signature})]
         if isinstance(delta, wire.InputJSONDelta):
             pending = self._tools.get(event.index)
-            if pending is not None:
+            if pending is not None and delta.partial_json:
                 pending.json_parts.append(delta.partial_json)
+                return [ToolCallDelta(pending.call_id, delta.partial_json)]
         return []
 
     def finish(self, provider_id: str) -> list[StreamEvent]:

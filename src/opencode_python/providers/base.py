@@ -78,8 +78,25 @@ class ToolSchema:
 
 
 @dataclass(slots=True)
+class OutputFormat:
+    """Ask for the answer as JSON text under ``schema``: the API's native structured
+    output (OpenAI ``response_format``, Anthropic ``output_config``, the local model's
+    constrained decoding). ``schema`` is always a JSON object schema; ``strict`` says it
+    meets OpenAI's strict subset (every property required, no extra properties)."""
+
+    name: str
+    schema: dict[str, Any]
+    strict: bool = False
+    description: str = ""
+
+
+@dataclass(slots=True)
 class ChatRequest:
-    """Everything one model call needs. ``model`` is the provider's own model id."""
+    """Everything one model call needs. ``model`` is the provider's own model id.
+
+    ``output``, when set, asks for the final answer as JSON under its schema; the model
+    may still call ``tools`` first.
+    """
 
     model: str
     messages: list[ChatMessage]
@@ -89,6 +106,7 @@ class ChatRequest:
     top_p: float | None = None
     max_output_tokens: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    output: OutputFormat | None = None
 
 
 def named_tool_choice(value: object) -> str | None:
@@ -133,6 +151,15 @@ class ToolCallStart:
 
 
 @dataclass(slots=True)
+class ToolCallDelta:
+    """A piece of a started call's arguments (JSON text), for those who show it growing."""
+
+    call_id: str
+    text: str
+    type: Literal["tool-call-delta"] = "tool-call-delta"
+
+
+@dataclass(slots=True)
 class ToolCall:
     """A complete tool call. ``arguments`` is the raw JSON text the model produced."""
 
@@ -151,7 +178,7 @@ class Finish:
     type: Literal["finish"] = "finish"
 
 
-StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCall | Finish
+StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | ToolCall | Finish
 
 
 @runtime_checkable

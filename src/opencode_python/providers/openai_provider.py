@@ -34,11 +34,13 @@ from .base import (
     TextDelta,
     ToolCall,
     ToolCallBlock,
+    ToolCallDelta,
     ToolCallStart,
     ToolResultBlock,
 )
 from .config import CLIENT_ARGS, NO_KEY, ProviderConfig, merge_options
 from .guard import check_ready
+from .profile import ModelProfile, openai_profile
 from .relay import relay
 from .retry import error_from_status, error_from_transport
 
@@ -92,6 +94,9 @@ class OpenAIProvider:
         if not self._client.is_closed():
             await self._client.close()
 
+    def profile(self, model_id: str) -> ModelProfile:
+        return openai_profile(model_id, official=self._official)
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Stream one completion. Checks the real-request guard before any I/O."""
         check_ready(self._config, self._base_url, missing_key=self._missing_key)
@@ -136,6 +141,15 @@ class OpenAIProvider:
                 }
                 for t in request.tools
             ]
+        if request.output is not None:
+            schema: dict[str, Any] = {
+                "name": request.output.name,
+                "schema": request.output.schema,
+                "strict": request.output.strict,
+            }
+            if request.output.description:
+                schema["description"] = request.output.description
+            params["response_format"] = {"type": "json_schema", "json_schema": schema}
         if request.temperature is not None:
             params["temperature"] = request.temperature
         if request.top_p is not None:
@@ -310,15 +324,21 @@ class ChunkMapper:
         if tool_call.id:
             pending.call_id = tool_call.id
         function = tool_call.function
+        events: list[StreamEvent] = []
+        piece = ""
         if function is not None:
             if function.name:
                 pending.name = function.name
             if function.arguments:
                 pending.arguments += function.arguments
+                piece = function.arguments
         if not pending.started and pending.call_id and pending.name:
             pending.started = True
-            return [ToolCallStart(pending.call_id, pending.name)]
-        return []
+            events.append(ToolCallStart(pending.call_id, pending.name))
+            piece = pending.arguments  # what came before the call could start
+        if pending.started and pending.call_id and piece:
+            events.append(ToolCallDelta(pending.call_id, piece))
+        return events
 
     def finish(self, provider_id: str) -> list[StreamEvent]:
         """The closing events; raises ``BrokenStreamError`` if no finish reason came."""

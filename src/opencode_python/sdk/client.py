@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ..agents.agent import Agent
 from ..agents.builtin import DEFAULT_AGENT
@@ -53,6 +53,7 @@ from ..permissions.rules import from_config, from_tools
 from ..providers.base import Provider
 from ..providers.catalog import cost_of
 from ..providers.config import ProviderConfig
+from ..providers.profile import OutputMode
 from ..providers.registry import ProviderRegistry
 from ..providers.retry import RetryPolicy
 from ..providers.wire_options import split_wire_options
@@ -78,6 +79,7 @@ __all__ = ["LOCAL_DEFAULT_MODEL", "OpenCodeAsyncClient"]
 log = logging.getLogger(__name__)
 
 PERMISSION_ENV = "OPENCODE_PERMISSION"
+T = TypeVar("T")
 
 
 class OpenCodeAsyncClient:
@@ -387,9 +389,11 @@ class OpenCodeAsyncClient:
         skill_names: list[str] | None = None,
         options: dict[str, Any] | None = None,
         limits: DelegationLimits | None = None,
+        output_type: Any = None,
     ) -> AgentResult:
         """Have ``to_agent_name`` do ``task`` in a child session of ``session_id``
-        (``orchestrator.delegate_task``)."""
+        (``orchestrator.delegate_task``); with ``output_type`` its ``result.output`` is a
+        validated value of that type."""
         await self._ready()
         return await self.orchestrator.delegate_task(
             from_agent,
@@ -401,6 +405,7 @@ class OpenCodeAsyncClient:
             skill_names=skill_names,
             options=options,
             limits=limits,
+            output_type=output_type,
         )
 
     async def run_parallel_agents(
@@ -413,7 +418,8 @@ class OpenCodeAsyncClient:
         limits: DelegationLimits | None = None,
     ) -> list[AgentResult]:
         """Run ``tasks`` as child sessions of ``session_id``, ``max_concurrency`` at a
-        time; results in the order of ``tasks`` (``orchestrator.run_parallel_agents``)."""
+        time; results in the order of ``tasks`` (``orchestrator.run_parallel_agents``).
+        A task's ``output_type`` makes its ``result.output`` a validated value."""
         await self._ready()
         return await self.orchestrator.run_parallel_agents(
             tasks,
@@ -555,6 +561,7 @@ class OpenCodeAsyncClient:
         assert self._runtime is not None
         return self._runtime
 
+    @overload
     async def prompt(
         self,
         session_id: str,
@@ -563,18 +570,61 @@ class OpenCodeAsyncClient:
         model: str | None = None,
         agent: Agent | str | None = None,
         wait: bool = True,
-    ) -> AgentResult:
+        output_type: type[T],
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AgentResult[T]: ...
+
+    @overload
+    async def prompt(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        model: str | None = None,
+        agent: Agent | str | None = None,
+        wait: bool = True,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AgentResult[Any]: ...
+
+    async def prompt(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        model: str | None = None,
+        agent: Agent | str | None = None,
+        wait: bool = True,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AgentResult[Any]:
         """Run ``message`` with ``agent`` (default: build) until it is done.
 
         One run per session at a time: this waits for a run already in progress on the
         session, or with ``wait=False`` raises ``SessionBusyError``. Failures of the
         model call are in ``result.error`` (the session keeps what was stored);
         configuration mistakes raise before anything is stored.
+
+        With ``output_type`` (docs/output.md) the answer is validated as that type
+        and ``result.output`` holds it; ``output_mode`` picks how the model is asked
+        (default: what the model supports best) and ``output_retries`` how often an
+        invalid answer goes back to be fixed (default 2) before
+        ``OutputValidationError`` is raised.
         """
         runtime = await self._ready_runtime()
         return await self._tasks.run(
             runtime.execute_agent(
-                agent or self.default_agent(), session_id, message, model=model, wait=wait
+                agent or self.default_agent(),
+                session_id,
+                message,
+                model=model,
+                wait=wait,
+                output_type=output_type,
+                output_mode=output_mode,
+                output_retries=output_retries,
             )
         )
 
@@ -671,19 +721,84 @@ class OpenCodeAsyncClient:
             f"({', '.join(primary)}) or pass agent= to choose one for this run"
         )
 
+    @overload
     async def execute_agent(
         self,
         agent_name: str,
         session_id: str,
         user_message: str,
         options: dict[str, Any] | None = None,
-    ) -> AgentResult:
+        *,
+        output_type: type[T],
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AgentResult[T]: ...
+
+    @overload
+    async def execute_agent(
+        self,
+        agent_name: str,
+        session_id: str,
+        user_message: str,
+        options: dict[str, Any] | None = None,
+        *,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AgentResult[Any]: ...
+
+    async def execute_agent(
+        self,
+        agent_name: str,
+        session_id: str,
+        user_message: str,
+        options: dict[str, Any] | None = None,
+        *,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AgentResult[Any]:
         """Run a registered agent in a stored session. ``options`` may set model,
-        temperature, top_p, steps or prompt for this run; other keys are provider options."""
+        temperature, top_p, steps or prompt for this run; other keys are provider
+        options. ``output_type`` and the rest are as for ``prompt``."""
         runtime = await self._ready_runtime()
         return await self._tasks.run(
-            runtime.execute_agent(agent_name, session_id, user_message, options=options)
+            runtime.execute_agent(
+                agent_name,
+                session_id,
+                user_message,
+                options=options,
+                output_type=output_type,
+                output_mode=output_mode,
+                output_retries=output_retries,
+            )
         )
+
+    @overload
+    def stream(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        model: str | None = None,
+        agent: Agent | str | None = None,
+        output_type: type[T],
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AsyncIterator[Event | AgentResult[T]]: ...
+
+    @overload
+    def stream(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        model: str | None = None,
+        agent: Agent | str | None = None,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AsyncIterator[Event | AgentResult[Any]]: ...
 
     async def stream(
         self,
@@ -692,9 +807,14 @@ class OpenCodeAsyncClient:
         *,
         model: str | None = None,
         agent: Agent | str | None = None,
-    ) -> AsyncIterator[Event | AgentResult]:
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AsyncIterator[Event | AgentResult[Any]]:
         """Run like ``prompt`` and yield each event of the run as it happens, then the
-        result. Leaving the loop early aborts the run."""
+        result. Leaving the loop early aborts the run. With ``output_type``, events of
+        type ``output.partial`` carry the answer so far as it streams
+        (``event.partial``); the result holds the validated one."""
         runtime = await self._ready_runtime()
         run_id = new_id("task")
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
@@ -717,7 +837,14 @@ class OpenCodeAsyncClient:
         unsubscribe = self.events.subscribe("*", forward)
         task = self._tasks.spawn(
             runtime.execute_agent(
-                agent or self.default_agent(), session_id, message, model=model, run_id=run_id
+                agent or self.default_agent(),
+                session_id,
+                message,
+                model=model,
+                run_id=run_id,
+                output_type=output_type,
+                output_mode=output_mode,
+                output_retries=output_retries,
             )
         )
         task.add_done_callback(lambda _: queue.put_nowait(None))

@@ -12,7 +12,7 @@ import queue
 import threading
 from collections.abc import Coroutine, Iterator
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from ..agents.agent import Agent
 from ..agents.builtin import DEFAULT_AGENT
@@ -26,6 +26,7 @@ from ..memory.manager import MemoryManager
 from ..permissions.gate import Approver
 from ..providers.base import Provider
 from ..providers.config import ProviderConfig
+from ..providers.profile import OutputMode
 from ..tools.framework import QuestionCallback, Tool
 from .callbacks import NotificationCallback, ProgressCallback
 from .client import OpenCodeAsyncClient
@@ -148,6 +149,7 @@ class OpenCodeSyncClient:
     def import_session(self, data: dict[str, Any], *, overwrite: bool = False) -> Session:
         return self._run(self.client.import_session(data, overwrite=overwrite))
 
+    @overload
     def prompt(
         self,
         session_id: str,
@@ -156,9 +158,48 @@ class OpenCodeSyncClient:
         model: str | None = None,
         agent: Agent | str | None = None,
         wait: bool = True,
-    ) -> AgentResult:
+        output_type: type[T],
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AgentResult[T]: ...
+
+    @overload
+    def prompt(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        model: str | None = None,
+        agent: Agent | str | None = None,
+        wait: bool = True,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AgentResult[Any]: ...
+
+    def prompt(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        model: str | None = None,
+        agent: Agent | str | None = None,
+        wait: bool = True,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> AgentResult[Any]:
         return self._run(
-            self.client.prompt(session_id, message, model=model, agent=agent, wait=wait)
+            self.client.prompt(
+                session_id,
+                message,
+                model=model,
+                agent=agent,
+                wait=wait,
+                output_type=output_type,
+                output_mode=output_mode,
+                output_retries=output_retries,
+            )
         )
 
     def run_command(
@@ -175,6 +216,7 @@ class OpenCodeSyncClient:
             self.client.run_command(session_id, name, arguments, agent=agent, model=model)
         )
 
+    @overload
     def stream(
         self,
         session_id: str,
@@ -182,13 +224,50 @@ class OpenCodeSyncClient:
         *,
         model: str | None = None,
         agent: Agent | str | None = None,
-    ) -> Iterator[Event | AgentResult]:
+        output_type: type[T],
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> Iterator[Event | AgentResult[T]]: ...
+
+    @overload
+    def stream(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        model: str | None = None,
+        agent: Agent | str | None = None,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> Iterator[Event | AgentResult[Any]]: ...
+
+    def stream(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        model: str | None = None,
+        agent: Agent | str | None = None,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+    ) -> Iterator[Event | AgentResult[Any]]:
         """Yield the run's events as they happen, then the result."""
         items: queue.Queue[Any] = queue.Queue()
+        events = self.client.stream(
+            session_id,
+            message,
+            model=model,
+            agent=agent,
+            output_type=output_type,
+            output_mode=output_mode,
+            output_retries=output_retries,
+        )
 
         async def pump() -> None:
             try:
-                async for item in self.client.stream(session_id, message, model=model, agent=agent):
+                async for item in events:
                     items.put(item)
             except BaseException as exc:
                 items.put(exc)
@@ -228,8 +307,22 @@ class OpenCodeSyncClient:
         session_id: str,
         user_message: str,
         options: dict[str, Any] | None = None,
+        *,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
     ) -> AgentResult:
-        return self._run(self.client.execute_agent(agent_name, session_id, user_message, options))
+        return self._run(
+            self.client.execute_agent(
+                agent_name,
+                session_id,
+                user_message,
+                options,
+                output_type=output_type,
+                output_mode=output_mode,
+                output_retries=output_retries,
+            )
+        )
 
     def delegate_task(
         self,
@@ -243,6 +336,7 @@ class OpenCodeSyncClient:
         skill_names: list[str] | None = None,
         options: dict[str, Any] | None = None,
         limits: DelegationLimits | None = None,
+        output_type: Any = None,
     ) -> AgentResult:
         return self._run(
             self.client.delegate_task(
@@ -255,6 +349,7 @@ class OpenCodeSyncClient:
                 skill_names=skill_names,
                 options=options,
                 limits=limits,
+                output_type=output_type,
             )
         )
 

@@ -27,6 +27,7 @@ from ..providers.base import (
     StreamEvent,
     TextDelta,
     ToolCall,
+    ToolCallDelta,
     ToolCallStart,
 )
 from .script import Fault, RecordedRequest, Turn
@@ -116,6 +117,7 @@ class ScriptedProvider:
         events += [TextDelta(p) for p in turn.pieces(turn.text or "")]
         for call in turn.tool_calls:
             events.append(ToolCallStart(call.call_id, call.name))
+            events += [ToolCallDelta(call.call_id, p) for p in turn.pieces(call.arguments_json)]
             events.append(ToolCall(call.call_id, call.name, call.arguments_json))
         return events
 

@@ -14,6 +14,7 @@ from ...providers.retry import RetryPolicy
 from ...tools.executor import ToolExecutionManager
 from ..agent import Agent
 from ..delegation import DelegationNode
+from ..output import OutputPlan
 
 
 class Compaction(Protocol):
@@ -32,6 +33,7 @@ class RunDeps:
     which long tools watch through ``ToolContext.abort``. ``refresh_tools``, when set,
     is asked before each model call and returns the agent's new view when the tools
     changed (an MCP server's list did), else None; the run then goes on with new deps.
+    ``output`` is how the run gets its structured answer, when it has an output type.
     """
 
     session: Session
@@ -51,6 +53,7 @@ class RunDeps:
     compact: Compaction | None = None
     abort: asyncio.Event = field(default_factory=asyncio.Event)
     refresh_tools: Callable[[], Awaitable[tuple[ToolSchema, ...] | None]] | None = None
+    output: OutputPlan | None = None
     offered: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ from ...core.unfinished import ABORTED
 from ...storage.contract import Store
 from ..agent import Agent
 from ..delegation import DelegationNode
+from ..output import NOTHING
 from ..result import AgentResult
 from .deps import RunDeps
 from .loop import run_steps
@@ -60,6 +61,11 @@ class AISession:
         self.deps.abort.set()
         if self._task is not None and not self._task.done():
             self._task.cancel()
+
+    @property
+    def output_failure(self) -> tuple[str, str] | None:
+        """The last raw answer and its errors, when the output retries ran out."""
+        return self._state.output_failure if self._state is not None else None
 
     def charge(self, usage: TokenUsage, cost: float) -> None:
         """Count work done on this run's behalf (a subagent's) in its result and
@@ -144,6 +150,7 @@ class AISession:
             agent_name=deps.agent.name,
             model=deps.model,
             response=state.response,
+            output=_output_of(state, deps),
             parts=state.parts,
             tools_used=state.tools_used,
             tokens_used=state.usage,
@@ -157,5 +164,20 @@ class AISession:
                 "model_id": deps.model_id,
                 "max_steps": deps.max_steps,
                 "tools_offered": sorted(deps.offered),
+                **_output_metadata(state, deps),
             },
         )
+
+
+def _output_of(state: RunState, deps: RunDeps) -> Any:
+    """The validated value of a run with an output type, else the text; None when
+    the run failed."""
+    if deps.output is None:
+        return state.response
+    return None if state.output is NOTHING else state.output
+
+
+def _output_metadata(state: RunState, deps: RunDeps) -> dict[str, Any]:
+    if deps.output is None:
+        return {}
+    return {"output_mode": deps.output.mode, "output_retries": state.output_retries}

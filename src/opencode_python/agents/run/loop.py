@@ -9,7 +9,18 @@ from ...core import events as ev
 from ...core.unfinished import ABORTED
 from .deps import RunDeps
 from .model_step import model_step
-from .outcome import Aborted, CallModel, Compact, Done, NextStep, Retry, RunTools, StepLimit
+from .outcome import (
+    Aborted,
+    CallModel,
+    CheckAnswer,
+    Compact,
+    Done,
+    NextStep,
+    Retry,
+    RunTools,
+    StepLimit,
+)
+from .output_step import answer_step, check_answer, has_final
 from .recorder import RunRecorder
 from .state import RunState
 from .tool_step import tool_step
@@ -28,7 +39,10 @@ async def run_steps(state: RunState, deps: RunDeps, recorder: RunRecorder) -> No
                     deps = replace(deps, tools=tools)
                 step = await model_step(state, deps, recorder)
             case RunTools():
-                step = await tool_step(step, state, deps, recorder)
+                take = answer_step if has_final(step, deps) else tool_step
+                step = await take(step, state, deps, recorder)
+            case CheckAnswer():
+                step = await check_answer(step, state, deps, recorder)
             case Retry():
                 await _wait_to_retry(step, deps, recorder)
                 step = CallModel()

@@ -35,13 +35,16 @@ from ...providers.base import (
     TextBlock,
     TextDelta,
     ToolCall,
+    ToolCallDelta,
     ToolCallStart,
 )
 from ...tools.executor import decode_arguments
+from ..output import FINAL_TOOL, NOTHING, OutputPlan
 from .deps import RunDeps
 from .outcome import (
     Aborted,
     CallModel,
+    CheckAnswer,
     Compact,
     Done,
     NextStep,
@@ -68,7 +71,7 @@ async def model_step(state: RunState, deps: RunDeps, recorder: RunRecorder) -> N
     current = state.current
     assert current is not None
     last = state.step >= deps.max_steps
-    stream = _StepStream(current, recorder)
+    stream = _StepStream(current, recorder, deps.output)
     try:
         await stream.start()
         async for event in deps.provider.stream(build_request(state, deps, last)):
@@ -99,6 +102,8 @@ async def model_step(state: RunState, deps: RunDeps, recorder: RunRecorder) -> N
         state.response = "".join(texts)
     if stream.calls:
         return RunTools(tuple(stream.calls))
+    if deps.output is not None:
+        return CheckAnswer("".join(texts), finish.usage)
     await finish_step(state, recorder)
     return compact_or(deps, finish.usage, Done())
 
@@ -129,15 +134,18 @@ def compact_or(
 
 
 def build_request(state: RunState, deps: RunDeps, last: bool) -> ChatRequest:
-    """The request for this step; the last step goes without tools, told why."""
+    """The request for this step; the last step goes without tools, told why. A run
+    with an output type asks for its answer as its plan says."""
+    plan = deps.output
     messages = to_chat_messages(state.history)
-    if last and deps.tools:
-        messages.append(ChatMessage("user", [TextBlock(MAX_STEPS_NOTICE)]))
+    if last and (deps.tools or plan is not None):
+        notice = MAX_STEPS_NOTICE if plan is None else plan.last_step_notice()
+        messages.append(ChatMessage("user", [TextBlock(notice)]))
     tools = [] if last else list(deps.tools)
     options = dict(deps.agent.options)
     if not tools:  # APIs refuse a tool_choice without tools, e.g. on the last step
         options.pop("tool_choice", None)
-    return ChatRequest(
+    request = ChatRequest(
         model=deps.model_id,
         messages=messages,
         system=list(deps.system),
@@ -147,6 +155,9 @@ def build_request(state: RunState, deps: RunDeps, last: bool) -> ChatRequest:
         max_output_tokens=deps.max_output_tokens,
         options=options,
     )
+    if plan is not None:
+        plan.shape(request, last=last)
+    return request
 
 
 async def _begin_step(state: RunState, deps: RunDeps, recorder: RunRecorder) -> None:
@@ -188,9 +199,14 @@ async def _fail(state: RunState, recorder: RunRecorder, error: ProviderError) ->
 class _StepStream:
     """One streaming attempt: the parts it made so far and the calls it collected."""
 
-    def __init__(self, message: MessageWithParts, recorder: RunRecorder) -> None:
+    def __init__(
+        self, message: MessageWithParts, recorder: RunRecorder, output: OutputPlan | None
+    ) -> None:
         self.message = message
         self.recorder = recorder
+        self.output = output
+        self.answer: dict[str, str] = {}  # the structured answer so far, by where it streams
+        self.partial: Any = NOTHING
         self.made: list[Part] = []
         self.text: TextPart | ReasoningPart | None = None
         self.tool_parts: dict[str, ToolPart] = {}
@@ -210,6 +226,12 @@ class _StepStream:
     async def feed(self, event: StreamEvent) -> None:
         if isinstance(event, TextDelta):
             await self._delta(TextPart, event.text, None)
+            if self.output is not None and self.output.mode != "tool":
+                await self._grow("", event.text)
+        elif isinstance(event, ToolCallDelta):
+            part = self.tool_parts.get(event.call_id)
+            if self.output is not None and part is not None and part.tool == FINAL_TOOL:
+                await self._grow(event.call_id, event.text)
         elif isinstance(event, ReasoningDelta):
             await self._delta(ReasoningPart, event.text, event.metadata)
         elif isinstance(event, ToolCallStart):
@@ -232,6 +254,18 @@ class _StepStream:
         elif isinstance(event, Finish):
             self.finish = event
 
+    async def _grow(self, where: str, text: str) -> None:
+        """Publish the structured answer so far when a piece changed it."""
+        assert self.output is not None
+        so_far = self.answer[where] = self.answer.get(where, "") + text
+        partial = self.output.spec.partial(so_far)
+        if partial is NOTHING or partial == self.partial:
+            return
+        self.partial = partial
+        await self.recorder.publish(
+            ev.OUTPUT_PARTIAL, {"partial": partial, "message_id": self.message.info.id}
+        )
+
     async def end(self, deps: RunDeps) -> Finish:
         """Close the open text; the stream must have said how it finished."""
         await self._end_text()
@@ -250,6 +284,7 @@ class _StepStream:
         self.message.parts[:] = [p for p in self.message.parts if id(p) not in made]
         await self.recorder.parts_removed(self.made)
         self.made, self.text, self.calls = [], None, []
+        self.answer, self.partial = {}, NOTHING
 
     async def _delta(
         self,

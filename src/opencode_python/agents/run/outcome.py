@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...core.errors import ProviderError, ToolArgumentsError
-from ...core.models import ToolPart
+from ...core.models import TokenUsage, ToolPart
 from ...providers.base import ToolCall
 
 
@@ -30,6 +30,15 @@ class RunTools:
     """Run the tool calls the model just made (in the step's message)."""
 
     calls: tuple[PendingCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckAnswer:
+    """The model answered in text in a run with an output type: validate ``text``
+    (the step's usage is ``usage``), then end the run or ask again."""
+
+    text: str
+    usage: TokenUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,4 +76,4 @@ class Aborted:
     """The run was asked to stop (``abort()``, or the client closing)."""
 
 
-NextStep = CallModel | RunTools | Retry | Compact | Done | StepLimit | Aborted
+NextStep = CallModel | RunTools | CheckAnswer | Retry | Compact | Done | StepLimit | Aborted

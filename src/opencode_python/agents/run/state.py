@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...core.models import MessageWithParts, Part, TokenUsage, ToolPart
 from ...tools.doom_loop import canonical_call
+from ..output import NOTHING
 
 
 @dataclass(slots=True)
@@ -32,6 +34,9 @@ class RunState:
     tools_used: list[str] = field(default_factory=list)
     message_ids: list[str] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    output: Any = NOTHING
+    output_retries: int = 0
+    output_failure: tuple[str, str] | None = None
 
     @classmethod
     def start(cls, history: Sequence[MessageWithParts], user: MessageWithParts) -> RunState:

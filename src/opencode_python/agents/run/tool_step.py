@@ -8,6 +8,7 @@ running before it runs, so a crash shows it; its result is stored when it ends.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -33,22 +34,34 @@ async def tool_step(
     current = state.current
     assert current is not None
     last = state.step >= deps.max_steps
-    calls = _Calls(state, deps, recorder, len(step.calls))
-    if len(step.calls) == 1:  # the common case needs no task of its own
-        await calls.run(step.calls[0], list(state.calls), last)
-    else:
-        earlier = list(state.calls)
-        async with asyncio.TaskGroup() as group:
-            for pending in step.calls:
-                group.create_task(calls.run(pending, list(earlier), last))
-                earlier.append(canonical_call(pending.call.name, _plain(pending.args)))
-    for pending in step.calls:
-        state.calls.append(canonical_call(pending.part.tool, pending.part.state.input))
-        state.tools_used.append(pending.part.tool)
-    state.calls.extend(calls.nested)  # calls made through batch count as calls too
+    await run_calls(step.calls, state, deps, recorder, last=last)
     usage = current.info.usage
     await finish_step(state, recorder)
     return compact_or(deps, usage, StepLimit() if last else CallModel())
+
+
+async def run_calls(
+    calls: Sequence[PendingCall],
+    state: RunState,
+    deps: RunDeps,
+    recorder: RunRecorder,
+    *,
+    last: bool,
+) -> None:
+    """Run ``calls`` (together when there are several) and count them in ``state``."""
+    runner = _Calls(state, deps, recorder, len(calls))
+    if len(calls) == 1:  # the common case needs no task of its own
+        await runner.run(calls[0], list(state.calls), last)
+    elif calls:
+        earlier = list(state.calls)
+        async with asyncio.TaskGroup() as group:
+            for pending in calls:
+                group.create_task(runner.run(pending, list(earlier), last))
+                earlier.append(canonical_call(pending.call.name, _plain(pending.args)))
+    for pending in calls:
+        state.calls.append(canonical_call(pending.part.tool, pending.part.state.input))
+        state.tools_used.append(pending.part.tool)
+    state.calls.extend(runner.nested)  # calls made through batch count as calls too
 
 
 def apply_outcome(part: ToolPart, outcome: ToolOutcome) -> None:

@@ -529,3 +529,19 @@ def test_the_sync_client_returns_the_validated_value(
         result = client.prompt(session.id, "Read invoice 7", output_type=Invoice)
     assert result.output == Invoice.model_validate(INVOICE)
     assert result.metadata["output_mode"] == "native"  # Claude Sonnet 4.5's profile
+
+
+async def test_a_tool_named_like_the_final_answer_tool_is_a_config_error(
+    server: ScriptedLLMServer, make_client: ClientFactory
+) -> None:
+    class Clash(AddTool):
+        id = FINAL_TOOL
+
+    async with make_client(server, "openai") as client:
+        await client.register_tool(Clash())
+        session = await client.create_session()
+        with pytest.raises(ConfigError, match="rename that tool"):
+            await client.prompt(session.id, "x", output_type=int, output_mode="tool")
+        server.add_turn(Turn(text='{"result": 1}'))
+        result = await client.prompt(session.id, "x", output_type=int, output_mode="prompted")
+    assert result.output == 1

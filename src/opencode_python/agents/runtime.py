@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from ..context.builder import AgentContext, ContextBuilder
 from ..context.compaction import Compacted, Compactor, estimate_tokens, usable_context
 from ..core import events as ev
-from ..core.errors import OutputValidationError, SessionBusyError
+from ..core.errors import ConfigError, OutputValidationError, SessionBusyError
 from ..core.events import EventBus
 from ..core.models import (
     MemoryEntry,
@@ -47,7 +47,7 @@ from .builtin import permission_layers
 from .delegation import DelegationLimits, DelegationNode, DelegationTree
 from .manager import AgentManager
 from .models import ModelChooser
-from .output import plan_output
+from .output import FINAL_TOOL, plan_output
 from .registry import AgentRegistry
 from .result import AgentResult
 from .run.deps import RunDeps
@@ -238,6 +238,14 @@ class AgentRuntime:
             return tuple((await agent_context()).tools)
 
         context = await agent_context()
+        if output is not None and output.mode == "tool" and FINAL_TOOL in {
+            t.name for t in context.tools
+        }:
+            raise ConfigError(
+                f"agent {chosen.name!r} is offered a tool named {FINAL_TOOL!r}, the name "
+                "structured output's final-answer tool takes; rename that tool, or use "
+                "output_mode='native' or 'prompted'"
+            )
         resources = await source.resource_context(chosen.resources) if source else []
         deps = RunDeps(
             session=session,

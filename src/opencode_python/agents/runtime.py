@@ -238,9 +238,11 @@ class AgentRuntime:
             return tuple((await agent_context()).tools)
 
         context = await agent_context()
-        if output is not None and output.mode == "tool" and FINAL_TOOL in {
-            t.name for t in context.tools
-        }:
+        if (
+            output is not None
+            and output.mode == "tool"
+            and FINAL_TOOL in {t.name for t in context.tools}
+        ):
             raise ConfigError(
                 f"agent {chosen.name!r} is offered a tool named {FINAL_TOOL!r}, the name "
                 "structured output's final-answer tool takes; rename that tool, or use "

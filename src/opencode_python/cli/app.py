@@ -24,6 +24,7 @@ from ..core import events as ev
 from ..core.errors import ConfigError, NotFoundError, OpenCodeError
 from ..core.version import VERSION
 from .mcp_command import mcp_app
+from .serve_command import serve
 
 if TYPE_CHECKING:  # the engine loads when a command runs: --help and --version stay quick
     from pydantic import ValidationError
@@ -47,6 +48,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(mcp_app, name="mcp")
+app.command()(serve)
 # Markup off: model text, tool arguments and error messages are printed as they are
 # (styles come from Text). Soft wrap: a long line is never cut at the console width
 # (80 columns when piped); the terminal, if any, wraps it.
@@ -107,6 +109,12 @@ def run(
             help="Answer with JSON valid under this JSON schema; only the JSON is printed.",
         ),
     ] = None,
+    attach: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL", help="Run on a server started with `serve` (or `opencode serve`)."
+        ),
+    ] = None,
 ) -> None:
     """Run one prompt, streaming the answer and the tool calls.
 
@@ -117,6 +125,14 @@ def run(
     """
     if command is None and not message.strip():
         _fail("give a MESSAGE to send, or --command NAME to run a command", EXIT_USAGE)
+    if attach is not None:
+        if command is not None or json_schema is not None:
+            _fail("--attach runs a MESSAGE; --command and --json-schema run here", EXIT_USAGE)
+        answer = _execute(_attached(attach, message, session, agent, model, yes))
+        error = answer.get("info", {}).get("error")
+        if error:
+            _fail(str(error.get("data", {}).get("message") or error.get("name")), EXIT_FAILED)
+        return
     schema = None
     if json_schema is not None:
         if command is not None:
@@ -246,6 +262,21 @@ async def _run(
             f"${result.cost:.4f} · {result.duration:.1f} s"
         )
         return result
+
+
+async def _attached(
+    url: str,
+    message: str,
+    session_id: str | None,
+    agent: str | None,
+    model: str | None,
+    yes: bool,
+) -> dict[str, Any]:
+    from .attach import Attached
+
+    return await Attached(url, out, err, yes=yes).run(
+        message, session_id=session_id, agent=agent, model=model
+    )
 
 
 async def _command(

@@ -89,6 +89,16 @@ def split_arguments(arguments: str) -> list[str]:
     return [_OUTER_QUOTE.sub("", word) for word in _ARGUMENT.findall(arguments)]
 
 
+def placeholders(template: str) -> list[str]:
+    """The argument placeholders ``template`` uses (OpenCode's command ``hints``): each
+    ``$N`` once, by number, then ``$ARGUMENTS`` if it is there."""
+    numbers = sorted({int(n) for n in _NUMBERED.findall(template)})
+    found = [f"${n}" for n in numbers]
+    if ARGUMENTS_PLACEHOLDER in template:
+        found.append(ARGUMENTS_PLACEHOLDER)
+    return found
+
+
 class _Filler:
     """Replaces ``$N`` and ``$ARGUMENTS``; the highest ``$N`` of the whole template
     takes every argument from N on, joined by spaces."""

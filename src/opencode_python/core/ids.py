@@ -12,7 +12,9 @@ import threading
 import time
 from typing import Literal
 
-IdKind = Literal["session", "message", "part", "tool_execution", "memory", "event", "task"]
+IdKind = Literal[
+    "session", "message", "part", "tool_execution", "memory", "event", "task", "permission"
+]
 
 PREFIXES: dict[IdKind, str] = {
     "session": "ses",
@@ -22,6 +24,7 @@ PREFIXES: dict[IdKind, str] = {
     "memory": "mem",
     "event": "evt",
     "task": "tsk",
+    "permission": "per",
 }
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -41,6 +41,7 @@ class PermissionRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     always_patterns: list[str] = field(default_factory=list)
     unsure: list[str] = field(default_factory=list)
+    message_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -179,6 +180,7 @@ class PermissionGate:
             metadata=request.metadata,
             always_patterns=_always_patterns(request, always),
             unsure=request.unsure,
+            message_id=request.message_id,
         )
         reply = await self._ask(pending)
         if reply.reply == "reject":

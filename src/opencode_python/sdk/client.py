@@ -135,6 +135,9 @@ class OpenCodeAsyncClient:
         self._closed = False
         self._default_agent: str | None = None
         self._worktree: Path | None = None
+        self.file_config: OpenCodeFileConfig | None = None
+        """The merged ``opencode.json`` files as loaded on open (None before); what is
+        set in code (``config``) wins over it where both say."""
         self.commands: dict[str, Command] = {}
         """The custom commands by name (``.opencode/command/*.md``, ``command`` in
         opencode.json), loaded on open; see ``run_command``."""
@@ -215,6 +218,7 @@ class OpenCodeAsyncClient:
             agent_dirs(project_dir, user_dir, worktree=worktree),
             modes=mode_dirs(project_dir, user_dir, worktree=worktree),
         )
+        self.file_config = loaded.config
         self._default_agent = loaded.config.default_agent
         self._worktree = worktree
         from_file = parse_servers(loaded.config.mcp, "opencode.json")
@@ -496,9 +500,21 @@ class OpenCodeAsyncClient:
 
     # --- sessions ----------------------------------------------------------------------
 
-    async def create_session(self, title: str | None = None, version: str | None = None) -> Session:
+    async def create_session(
+        self, title: str | None = None, version: str | None = None, *, parent_id: str | None = None
+    ) -> Session:
+        """A new session in this project (a child of ``parent_id``, when given)."""
         storage = await self._ready()
-        session = await storage.create_session(title or "", version=version or VERSION)
+        session = await storage.create_session(
+            title or "", version=version or VERSION, parent_id=parent_id
+        )
+        await self.events.publish(ev.SESSION_CREATED, {"session": session}, session_id=session.id)
+        return session
+
+    async def fork_session(self, session_id: str, message_id: str | None = None) -> Session:
+        """A new session that copies ``session_id``'s messages up to and including
+        ``message_id`` (all of them when None), to go on from there another way."""
+        session = await (await self._ready()).fork_session(session_id, up_to=message_id)
         await self.events.publish(ev.SESSION_CREATED, {"session": session}, session_id=session.id)
         return session
 
@@ -904,6 +920,13 @@ class OpenCodeAsyncClient:
     def list_running_agents(self) -> list[AgentRun]:
         """Agents executing right now, with their state."""
         return self.manager.running()
+
+    # --- project -----------------------------------------------------------------------
+
+    async def project(self) -> ProjectInfo:
+        """The project this client works on: its id (which its sessions carry), the
+        directory, and the git worktree root (the directory itself outside git)."""
+        return await (await self._ready()).project()
 
     # --- lifecycle hooks ---------------------------------------------------------------
 

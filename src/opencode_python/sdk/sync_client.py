@@ -122,8 +122,13 @@ class OpenCodeSyncClient:
     def on_notification(self, callback: NotificationCallback) -> None:
         self.client.on_notification(callback)
 
-    def create_session(self, title: str | None = None, version: str | None = None) -> Session:
-        return self._run(self.client.create_session(title, version))
+    def create_session(
+        self, title: str | None = None, version: str | None = None, *, parent_id: str | None = None
+    ) -> Session:
+        return self._run(self.client.create_session(title, version, parent_id=parent_id))
+
+    def fork_session(self, session_id: str, message_id: str | None = None) -> Session:
+        return self._run(self.client.fork_session(session_id, message_id))
 
     def get_session(self, session_id: str) -> Session:
         return self._run(self.client.get_session(session_id))

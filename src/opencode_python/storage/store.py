@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
+from ..core.errors import NotFoundError
 from ..core.ids import new_id
 from ..core.models import (
     Message,
@@ -166,6 +167,49 @@ class SessionStorage:
     async def delete_session(self, session_id: str) -> None:
         """Delete the session, its messages and its child sessions."""
         await (await self._get_store()).delete_session(session_id)
+
+    async def fork_session(self, session_id: str, *, up_to: str | None = None) -> Session:
+        """A new session holding a copy of ``session_id``'s messages, up to and including
+        the message ``up_to`` (all of them when None), under new ids; the original is
+        left as it was. Its title says which fork it is, as OpenCode's do.
+
+        Raises ``NotFoundError`` for an unknown session or a message not in it.
+        """
+        store = await self._get_store()
+        source = await store.get_session(session_id)
+        messages = await store.list_messages(session_id)
+        if up_to is not None:
+            ids = [m.info.id for m in messages]
+            if up_to not in ids:
+                raise NotFoundError(f"Message not found: {up_to} (in session {session_id})")
+            messages = messages[: ids.index(up_to) + 1]
+        siblings = await store.list_sessions(project_id=source.project_id)
+        mark = f"{source.title} (fork #"
+        number = 1 + sum(1 for s in siblings if s.title.startswith(mark))
+        fork = await self.create_session(
+            f"{mark}{number})", version=source.version, parent_id=source.parent_id
+        )
+        renamed = {m.info.id: new_id("message") for m in messages}
+        batch = WriteBatch(charges=[UsageCharge(fork.id, TokenUsage(), 0.0)])
+        for message in messages:
+            parent = message.info.parent_id
+            info = message.info.model_copy(
+                update={
+                    "id": renamed[message.info.id],
+                    "session_id": fork.id,
+                    "parent_id": renamed.get(parent, parent) if parent else None,
+                }
+            )
+            batch.messages.append(info)
+            batch.parts.extend(
+                part.model_copy(
+                    update={"id": new_id("part"), "session_id": fork.id, "message_id": info.id}
+                )
+                for part in message.parts
+            )
+            batch.charges.append(UsageCharge(fork.id, info.usage, info.cost))
+        await store.write(batch)
+        return await store.get_session(fork.id)
 
     # messages ----------------------------------------------------------------------
 

@@ -245,6 +245,7 @@ class ToolExecutionManager:
                 metadata=metadata,
                 always_patterns=list(check.always or []),
                 unsure=list(check.unsure),
+                message_id=ctx.message_id or None,
             )
             await self.permissions.check(
                 request, scope.rules, project_id=scope.project_id, ceilings=scope.ceilings

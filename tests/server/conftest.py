@@ -1,0 +1,64 @@
+"""A served client against the scripted model: the base URL and an HTTP client on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from opencode_python import OpenCodeAsyncClient
+from opencode_python.server import serving
+from opencode_python.testing import ScriptedLLMServer
+
+from ..conftest import scripted_config
+
+
+class Served:
+    """A running server: its URL, the client it serves, an HTTP client, the model."""
+
+    def __init__(
+        self,
+        url: str,
+        client: OpenCodeAsyncClient,
+        http: httpx2.AsyncClient,
+        llm: ScriptedLLMServer,
+    ) -> None:
+        self.url = url
+        self.client = client
+        self.http = http
+        self.llm = llm
+
+
+ServeFactory = Callable[..., AbstractAsyncContextManager[Served]]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> ServeFactory:
+    """``async with serve(wire="openai", builtin_tools=False, permission=None,
+    **server_options) as s``; ``permission`` is the config's (``{"bash": "ask"}``)."""
+
+    @asynccontextmanager
+    async def start(
+        *,
+        wire: str = "openai",
+        builtin_tools: bool | list[str] = False,
+        permission: Any = None,
+        **options: Any,
+    ) -> AsyncIterator[Served]:
+        with ScriptedLLMServer() as llm:
+            config = scripted_config(llm, wire, tmp_path)
+            config.builtin_tools = builtin_tools
+            if permission is not None:
+                config.permission = permission
+            config.memory_embedder = "none"
+            async with OpenCodeAsyncClient(config) as client, serving(client, **options) as url:
+                auth = options.get("password")
+                basic = httpx2.BasicAuth("opencode", auth) if auth else None
+                async with httpx2.AsyncClient(base_url=url, auth=basic, timeout=30) as http:
+                    yield Served(url, client, http, llm)
+
+    return start

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx2
+import jsonschema
 import pytest
 
 from opencode_python import OpenCodeAsyncClient
@@ -15,6 +17,21 @@ from opencode_python.server import serving
 from opencode_python.testing import ScriptedLLMServer
 
 from ..conftest import scripted_config
+
+OPENAPI = json.loads((Path(__file__).parent / "opencode_openapi.json").read_text())
+OPERATIONS = {
+    op["operationId"]: op
+    for item in OPENAPI["paths"].values()
+    for op in item.values()
+    if isinstance(op, dict) and "operationId" in op
+}
+
+
+def check_schema(operation_id: str, body: Any) -> None:
+    """``body`` is valid against OpenCode 1.18's 200 response schema of ``operation_id``."""
+    content = OPERATIONS[operation_id]["responses"]["200"]["content"]
+    schema = {**content["application/json"]["schema"], "components": OPENAPI["components"]}
+    jsonschema.Draft202012Validator(schema).validate(body)
 
 
 class Served:

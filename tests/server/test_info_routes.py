@@ -10,20 +10,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from opencode_python.server import info_routes
 
-from .conftest import ServeFactory
-
-OPENAPI = json.loads((Path(__file__).parent / "opencode_openapi.json").read_text())
-OPERATIONS = {
-    op["operationId"]: op
-    for item in OPENAPI["paths"].values()
-    for op in item.values()
-    if isinstance(op, dict) and "operationId" in op
-}
+from .conftest import ServeFactory, check_schema
 
 CONFIG = {
     "agent": {
@@ -55,13 +46,6 @@ subtask: true
 ---
 Review $ARGUMENTS.
 """
-
-
-def check_schema(operation_id: str, body: Any) -> None:
-    """``body`` is valid against the 200 response schema of ``operation_id``."""
-    content = OPERATIONS[operation_id]["responses"]["200"]["content"]
-    schema = {**content["application/json"]["schema"], "components": OPENAPI["components"]}
-    jsonschema.Draft202012Validator(schema).validate(body)
 
 
 def make_project(tmp_path: Path, *, git: bool = False) -> Path:

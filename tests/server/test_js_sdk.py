@@ -13,6 +13,8 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +92,26 @@ async def test_the_official_js_sdk_drives_our_server(tmp_path: Path, password: s
     assert summary["eventTypes"][0] == "server.connected"
     assert "permission.asked" in summary["eventTypes"]
     assert remaining == []  # the script deleted its session
+
+
+OPENCODE_BIN = os.environ.get("OPENCODE_BIN")
+
+
+@pytest.mark.skipif(
+    not OPENCODE_BIN or not Path(OPENCODE_BIN).is_file(),
+    reason="the real OpenCode binary is not here: set OPENCODE_BIN "
+    "(npm install opencode-linux-x64; 180 MB, so CI does not fetch it)",
+)
+def test_the_script_itself_passes_against_the_real_opencode(tmp_path: Path) -> None:
+    """What proves the script right: the same steps against ``opencode serve``."""
+    ran = subprocess.run(
+        [sys.executable, str(HERE / "run_real_opencode.py"), "--opencode", str(OPENCODE_BIN)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    summary = json.loads(ran.stdout[ran.stdout.index("{") :])
+    assert summary["sawPartDelta"] is True
+    assert summary["permissionAsked"]["type"] == "permission.asked"

@@ -18,9 +18,9 @@ import pytest
 
 from opencode_python import Agent, ConfigError, OpenCodeAsyncClient, SDKConfig
 from opencode_python.server import serving
-from opencode_python.testing import ScriptedToolCall, Turn
+from opencode_python.testing import Fault, ScriptedToolCall, Turn
 
-from .conftest import Served, ServeFactory
+from .conftest import Served, ServeFactory, check_schema
 
 TEXT = [{"type": "text", "text": "Say hello"}]
 
@@ -181,6 +181,10 @@ async def test_a_prompt_runs_to_its_end_and_streams_opencodes_events(serve: Serv
         assert all(line.startswith("data: {") for line in events.raw)
 
         messages = (await s.http.get(f"/session/{sid}/message")).json()
+        check_schema("session.messages", messages)
+        check_schema("session.prompt", answer)
+        check_schema("session.get", (await s.http.get(f"/session/{sid}")).json())
+        check_schema("session.list", (await s.http.get("/session")).json())
         assert [m["info"]["role"] for m in messages] == ["user", "assistant"]
         assert messages[0]["parts"][0]["text"] == "Say hello"
         assert messages[1] == answer
@@ -215,8 +219,9 @@ async def test_abort_stops_the_run(serve: ServeFactory) -> None:
             error = await events.wait_for(of_type("session.error"))
             await events.wait_for(of_type("session.idle"))
         assert error["properties"]["error"]["name"] == "MessageAbortedError"
-        last = (await s.http.get(f"/session/{sid}/message")).json()[-1]
-        assert last["info"]["error"]["name"] == "MessageAbortedError"
+        messages = (await s.http.get(f"/session/{sid}/message")).json()
+        check_schema("session.messages", messages)  # the error is one OpenCode knows
+        assert messages[-1]["info"]["error"]["name"] == "MessageAbortedError"
 
 
 async def test_a_json_schema_format_answers_structured(serve: ServeFactory) -> None:
@@ -295,6 +300,8 @@ async def test_a_permission_ask_waits_for_the_reply_route(serve: ServeFactory, r
             "reply": "once",
         }
         messages = (await s.http.get(f"/session/{sid}/message")).json()
+        check_schema("session.messages", messages)  # a tool part and its states too
+        check_schema("permission.list", pending)
         [tool] = [p for m in messages for p in m["parts"] if p["type"] == "tool"]
         assert tool["state"]["status"] == "completed"
         assert tool["state"]["output"].strip() == "hi"
@@ -394,3 +401,25 @@ async def test_the_openapi_document_is_served_at_doc(serve: ServeFactory) -> Non
     assert {"session.list", "session.prompt", "event.subscribe", "permission.respond"} <= (
         operations
     )
+
+
+async def test_failed_runs_answer_with_errors_opencode_knows(serve: ServeFactory) -> None:
+    async with serve() as s:
+        s.llm.add_turn(Turn(fault=Fault.status(400)))
+        sid = (await new_session(s))["id"]
+        failed = (await s.http.post(f"/session/{sid}/message", json={"parts": TEXT})).json()
+        s.llm.add_turns([Turn(text="no json") for _ in range(2)])
+        schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+        body = {
+            "parts": TEXT,
+            "format": {"type": "json_schema", "schema": schema, "retryCount": 1},
+        }
+        structured = (await s.http.post(f"/session/{sid}/message", json=body)).json()
+        messages = (await s.http.get(f"/session/{sid}/message")).json()
+    assert failed["info"]["error"]["name"] == "APIError"
+    assert failed["info"]["error"]["data"]["isRetryable"] is False
+    assert structured["info"]["error"]["name"] == "StructuredOutputError"
+    assert structured["info"]["error"]["data"]["retries"] == 1
+    check_schema("session.prompt", failed)
+    check_schema("session.prompt", structured)
+    check_schema("session.messages", messages)

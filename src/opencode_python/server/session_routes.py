@@ -226,7 +226,9 @@ async def run_prompt(state: ServerState, session_id: str, body: PromptBody) -> d
         )
     except OutputValidationError as exc:
         result = exc.result
-        structured_error = {"name": "StructuredOutputError", "data": {"message": str(exc)}}
+        retries = exc.result.metadata.get("output_retries", 0) if exc.result else 0
+        data = {"message": str(exc), "retries": max(0, retries - 1)}
+        structured_error = {"name": "StructuredOutputError", "data": data}
     last = result.message_ids[-1] if result.message_ids else None
     if last is None:
         stored = (await client.get_messages(session_id))[-1]

@@ -31,14 +31,17 @@ from ..core.models import (
 
 # Our finish reasons in OpenCode's words (``tool-calls``, not ``tool_calls``).
 _FINISH = {"tool_calls": "tool-calls", "content_filter": "content-filter"}
-# Our provider errors under the names OpenCode's clients know; the rest keep theirs.
-_ERROR_NAMES = {
-    "RateLimitError": "APIError",
-    "ProviderUnavailableError": "APIError",
-    "ProviderConnectionError": "APIError",
-    "BrokenStreamError": "APIError",
-    "ProviderRequestError": "APIError",
-}
+# Our provider errors that OpenCode calls APIError (a failed call to the model's API).
+_API_ERRORS = frozenset(
+    {
+        "ProviderError",
+        "RateLimitError",
+        "ProviderUnavailableError",
+        "ProviderConnectionError",
+        "BrokenStreamError",
+        "ProviderRequestError",
+    }
+)
 
 
 class Wire(BaseModel):
@@ -187,13 +190,7 @@ def message_info(message: Message, directory: str) -> UserMessage | AssistantMes
             agent=agent,
             model=model,
         )
-    error = None
-    if message.error is not None:
-        name = _ERROR_NAMES.get(message.error.name, message.error.name)
-        if message.finish in ("aborted", "interrupted"):
-            name = "MessageAbortedError"
-        data = {"message": message.error.message, "isRetryable": message.error.retryable}
-        error = MessageError(name=name, data=data)
+    error = None if message.error is None else _message_error(message)
     return AssistantMessage(
         id=message.id,
         sessionID=message.session_id,
@@ -210,6 +207,24 @@ def message_info(message: Message, directory: str) -> UserMessage | AssistantMes
         finish=_finish(message.finish),
         summary=message.summary or None,
     )
+
+
+def _message_error(message: Message) -> MessageError:
+    """The error in one of the shapes OpenCode's ``AssistantMessage.error`` allows
+    (each name has its own closed set of fields)."""
+    assert message.error is not None
+    name, text = message.error.name, message.error.message
+    if message.finish in ("aborted", "interrupted"):
+        return MessageError(name="MessageAbortedError", data={"message": text})
+    if name == "ProviderAuthError":
+        data = {"providerID": message.provider_id or "", "message": text}
+        return MessageError(name=name, data=data)
+    if name == "ContextOverflowError":
+        return MessageError(name=name, data={"message": text})
+    if name in _API_ERRORS:
+        api: dict[str, Any] = {"message": text, "isRetryable": message.error.retryable}
+        return MessageError(name="APIError", data=api)
+    return MessageError(name="UnknownError", data={"message": f"{name}: {text}"})
 
 
 def message_json(message: MessageWithParts, directory: str) -> MessageJSON:

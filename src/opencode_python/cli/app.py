@@ -24,6 +24,7 @@ from ..core import events as ev
 from ..core.errors import ConfigError, NotFoundError, OpenCodeError
 from ..core.version import VERSION
 from .mcp_command import mcp_app
+from .options import ModelOption
 from .serve_command import serve
 
 if TYPE_CHECKING:  # the engine loads when a command runs: --help and --version stay quick
@@ -82,10 +83,7 @@ def run(
             metavar="MESSAGE", help="What to ask the agent (with --command: its arguments)."
         ),
     ] = "",
-    model: Annotated[
-        str | None,
-        typer.Option(metavar="PROVIDER/MODEL", help="The model, e.g. openai/gpt-4.1-mini."),
-    ] = None,
+    model: ModelOption = None,
     agent: Annotated[
         str | None, typer.Option(metavar="NAME", help="The agent to run (default: build).")
     ] = None,

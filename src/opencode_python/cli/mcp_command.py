@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from .options import ModelOption, ProjectOption
+
 mcp_app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -50,19 +52,8 @@ def serve(
     ] = Transport.stdio,
     host: Annotated[str, typer.Option(help="The address to bind over http.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The port to listen on over http.")] = 8765,
-    model: Annotated[
-        str | None,
-        typer.Option(metavar="PROVIDER/MODEL", help="The model, e.g. openai/gpt-4.1-mini."),
-    ] = None,
-    project: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="DIR",
-            exists=True,
-            file_okay=False,
-            help="The project the agents work on (default: the current one).",
-        ),
-    ] = None,
+    model: ModelOption = None,
+    project: ProjectOption = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Approve every permission the agents ask.")
     ] = False,

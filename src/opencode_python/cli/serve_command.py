@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from .options import ModelOption, ProjectOption
+
 PASSWORD_ENV = "OPENCODE_SERVER_PASSWORD"
 USERNAME_ENV = "OPENCODE_SERVER_USERNAME"
 
@@ -31,19 +33,8 @@ def serve(
             "--cors", metavar="ORIGIN", help="Let this browser origin call the API (repeat)."
         ),
     ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(metavar="PROVIDER/MODEL", help="The default model, e.g. openai/gpt-4.1-mini."),
-    ] = None,
-    project: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="DIR",
-            exists=True,
-            file_okay=False,
-            help="The project to serve (default: the current directory).",
-        ),
-    ] = None,
+    model: ModelOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Serve OpenCode's HTTP API, and the web viewer at /, until Ctrl-C or SIGTERM."""
     from .app import _execute

@@ -3,7 +3,7 @@
 It registers two tools (calculator, weather), three agents (data_analyst, weather_bot,
 and a supervisor that delegates to them) and a skill, remembers facts and finds them
 by meaning, saves conversation state, streams agent runs, runs two subagents in
-parallel, and ends with what it all cost.
+parallel, gets a typed answer (structured output), and ends with what it all cost.
 
 With OPENAI_API_KEY or ANTHROPIC_API_KEY set it uses that provider. Without one it
 runs SmolLM2-135M in this process (the `local` extra): no key, no network. A 135M
@@ -21,7 +21,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from opencode_python import (
     Agent,
@@ -134,6 +136,27 @@ AGENTS = [
         },
     ),
 ]
+
+
+class WeatherReport(BaseModel):
+    """A weather report an app can store or chart, not prose."""
+
+    city: str
+    celsius: int
+    sky: Literal["clear", "sunny", "cloudy", "rain", "snow"]
+
+
+# Answers with a WeatherReport (structured output): no tools, one or two model calls.
+REPORTER = Agent(
+    name="reporter",
+    description="Turns a weather note into a WeatherReport.",
+    mode="primary",
+    prompt="You turn weather notes into structured weather reports.",
+    permission={"*": "deny"},
+    steps=2,
+    temperature=0.0,
+    output_type=WeatherReport,
+)
 
 SKILL = """---
 name: weather-report
@@ -280,6 +303,17 @@ async def main(workdir: Path) -> None:
                     print(f"  -> {part.tool}({part.state.input}) <- {part.state.output}")
             print(f"  > {result.response.strip() or result.error}")
         print(f"both subagents done in {time.monotonic() - started:.1f} s")
+
+        heading("A typed answer (structured output)")
+        await client.register_agent(REPORTER)
+        typed = await client.prompt(
+            session.id, "Tokyo today: 24 degrees and a clear sky.", agent="reporter"
+        )
+        report = typed.output  # a WeatherReport, validated; mypy knows it too
+        print(
+            f"WeatherReport(city={report.city!r}, celsius={report.celsius}, sky={report.sky!r})"
+            f" in {typed.metadata['output_mode']} mode, {typed.steps} model call(s)"
+        )
 
         heading("Summary")
         stored = await client.get_session(session.id)

@@ -72,6 +72,11 @@ def test_the_flagship_app_runs_offline_on_the_local_model(tmp_path: Path) -> Non
     # (a blanket deny of the supervisor's is not inherited).
     assert re.search(r"data_analyst \(child session ses_\w+\):\n  -> calculator\(", out)
     assert re.search(r"weather_bot \(child session ses_\w+\):\n  -> weather\(", out)
+    # The reporter answered with a validated WeatherReport (the local model decodes the
+    # JSON under the schema, so its shape is right first time).
+    assert re.search(
+        r"WeatherReport\(city='\w[^']*', celsius=-?\d+, sky='\w+'\) in native mode", out
+    )
     assert "2 child sessions" in out
     assert "cost: $0.0000" in out
     assert "error:" not in out

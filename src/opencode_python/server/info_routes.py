@@ -42,6 +42,17 @@ from ..tools.builtin.filesystem import walk_files
 from ..tools.builtin.safe_open import read_file
 from .app import ServerState, state_of
 from .errors import bad_request
+from .wire import (
+    AgentInfo,
+    CommandInfo,
+    ConfigInfo,
+    ConfigProviders,
+    FileNode,
+    FindMatch,
+    PathInfo,
+    ProjectInfo,
+    ProviderList,
+)
 
 router = APIRouter()
 State = Annotated[ServerState, Depends(state_of)]
@@ -55,7 +66,13 @@ FIND_FILES_LIMIT = 10
 # --- agents --------------------------------------------------------------------------
 
 
-@router.get("/agent", operation_id="app.agents", tags=["app"])
+@router.get(
+    "/agent",
+    operation_id="app.agents",
+    tags=["app"],
+    response_model=list[AgentInfo],
+    response_model_exclude_unset=True,
+)
 async def agents(state: State) -> list[dict[str, Any]]:
     """Every agent, hidden ones included (marked ``hidden``), the default agent first;
     ``permission`` is the ruleset the agent runs under (defaults, config, its own)."""
@@ -111,7 +128,13 @@ def _rule(rule: PermissionRule) -> dict[str, str]:
 # --- config --------------------------------------------------------------------------
 
 
-@router.get("/config", operation_id="config.get", tags=["config"])
+@router.get(
+    "/config",
+    operation_id="config.get",
+    tags=["config"],
+    response_model=ConfigInfo,
+    response_model_exclude_unset=True,
+)
 async def config(state: State) -> dict[str, Any]:
     """The merged configuration in ``opencode.json``'s shape: settings made in code over
     the files, as the client applies them. Sharing is ``disabled`` (there is no share
@@ -256,7 +279,13 @@ def _npm(provider: ProviderConfig) -> str:
 # --- providers -----------------------------------------------------------------------
 
 
-@router.get("/config/providers", operation_id="config.providers", tags=["config"])
+@router.get(
+    "/config/providers",
+    operation_id="config.providers",
+    tags=["config"],
+    response_model=ConfigProviders,
+    response_model_exclude_unset=True,
+)
 async def config_providers(state: State) -> dict[str, Any]:
     """The providers this client can use, each with the models it knows of, and each
     provider's default model."""
@@ -264,7 +293,13 @@ async def config_providers(state: State) -> dict[str, Any]:
     return {"providers": providers, "default": default}
 
 
-@router.get("/provider", operation_id="provider.list", tags=["provider"])
+@router.get(
+    "/provider",
+    operation_id="provider.list",
+    tags=["provider"],
+    response_model=ProviderList,
+    response_model_exclude_unset=True,
+)
 async def provider_list(state: State) -> dict[str, Any]:
     """As ``/config/providers``: this SDK has no catalog of providers it cannot use, so
     every one listed is connected."""
@@ -386,7 +421,13 @@ def _model(
 # --- paths and project ---------------------------------------------------------------
 
 
-@router.get("/path", operation_id="path.get", tags=["path"])
+@router.get(
+    "/path",
+    operation_id="path.get",
+    tags=["path"],
+    response_model=PathInfo,
+    response_model_exclude_unset=True,
+)
 async def paths(state: State) -> dict[str, str]:
     """``state`` is where this SDK keeps its database; ``config`` its per-user config
     folder (OpenCode's own, ``~/.config/opencode``, is read too)."""
@@ -402,7 +443,13 @@ async def paths(state: State) -> dict[str, str]:
     }
 
 
-@router.get("/project/current", operation_id="project.current", tags=["project"])
+@router.get(
+    "/project/current",
+    operation_id="project.current",
+    tags=["project"],
+    response_model=ProjectInfo,
+    response_model_exclude_unset=True,
+)
 async def current_project(state: State) -> dict[str, Any]:
     """The project; its times are those of its first and latest session (now, for a
     project without one), as this SDK records no project of its own."""
@@ -423,7 +470,13 @@ async def current_project(state: State) -> dict[str, Any]:
 # --- files ---------------------------------------------------------------------------
 
 
-@router.get("/file", operation_id="file.list", tags=["file"], response_model=None)
+@router.get(
+    "/file",
+    operation_id="file.list",
+    tags=["file"],
+    response_model=list[FileNode],
+    response_model_exclude_unset=True,
+)
 async def list_files(
     state: State, path: str = Query(..., description="A directory, relative to the project.")
 ) -> list[dict[str, Any]] | JSONResponse:
@@ -496,7 +549,13 @@ def _git_ignored(root: Path, paths: list[str]) -> set[str]:
     return {path for path in result.stdout.split("\0") if path}
 
 
-@router.get("/find", operation_id="find.text", tags=["find"], response_model=None)
+@router.get(
+    "/find",
+    operation_id="find.text",
+    tags=["find"],
+    response_model=list[FindMatch],
+    response_model_exclude_unset=True,
+)
 async def find_text(
     state: State, pattern: str = Query(..., description="A regular expression.")
 ) -> list[dict[str, Any]] | JSONResponse:
@@ -621,7 +680,13 @@ def _fuzzy_score(query: str, path: str) -> float | None:
 # --- commands ------------------------------------------------------------------------
 
 
-@router.get("/command", operation_id="command.list", tags=["command"])
+@router.get(
+    "/command",
+    operation_id="command.list",
+    tags=["command"],
+    response_model=list[CommandInfo],
+    response_model_exclude_unset=True,
+)
 async def commands(state: State) -> list[dict[str, Any]]:
     """The custom commands (``.opencode/command/*.md``, ``command`` in opencode.json);
     ``hints`` are the argument placeholders of each template."""

@@ -296,3 +296,108 @@ def _time(start: int, end: int | None) -> dict[str, int]:
 
 def _finish(reason: str | None) -> str | None:
     return None if reason is None else _FINISH.get(reason, reason)
+
+
+# --- the info routes' answers (what /doc says of them; extra keys pass as sent) -------
+
+
+class AgentInfo(Wire):
+    """OpenCode's ``Agent``."""
+
+    name: str
+    mode: str
+    permission: list[PermissionRule]
+    options: dict[str, Any]
+
+
+class ModelInfo(Wire):
+    """OpenCode's ``Model``: a model a provider offers."""
+
+    id: str
+    providerID: str
+    api: dict[str, Any]
+    name: str
+    capabilities: dict[str, Any]
+    cost: dict[str, Any]
+    limit: dict[str, Any]
+    status: str
+    options: dict[str, Any]
+    headers: dict[str, str]
+    release_date: str
+
+
+class ProviderInfo(Wire):
+    """OpenCode's ``Provider``."""
+
+    id: str
+    name: str
+    source: str
+    env: list[str]
+    options: dict[str, Any]
+    models: dict[str, ModelInfo]
+
+
+class ConfigProviders(Wire):
+    providers: list[ProviderInfo]
+    default: dict[str, str]
+
+
+class ProviderList(Wire):
+    all: list[ProviderInfo]
+    default: dict[str, str]
+    connected: list[str]
+
+
+class PathInfo(Wire):
+    home: str
+    state: str
+    config: str
+    worktree: str
+    directory: str
+
+
+class ProjectTime(Wire):
+    created: int
+    updated: int
+
+
+class ProjectInfo(Wire):
+    id: str
+    worktree: str
+    time: ProjectTime
+    sandboxes: list[str]
+    vcs: str | None = None
+
+
+class FileNode(Wire):
+    name: str
+    path: str
+    absolute: str
+    type: Literal["file", "directory"]
+    ignored: bool
+
+
+class TextOf(Wire):
+    text: str
+
+
+class FindMatch(Wire):
+    """One match of ``/find``, as ripgrep's JSON writes it."""
+
+    path: TextOf
+    lines: TextOf
+    line_number: int
+    absolute_offset: int
+    submatches: list[dict[str, Any]]
+
+
+class CommandInfo(Wire):
+    """OpenCode's ``Command``."""
+
+    name: str
+    template: str
+    hints: list[str]
+
+
+class ConfigInfo(Wire):
+    """OpenCode's ``Config``: the merged configuration (every key optional)."""

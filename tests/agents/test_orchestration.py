@@ -518,3 +518,29 @@ def test_the_sync_client_delegates_too(tmp_path: Path) -> None:
             (task,) = client.list_tasks(session_id=session.id)
             assert task.status == "completed"
             assert not client.cancel_task(task.task_id)
+
+
+async def test_the_task_part_names_its_child_session_while_the_child_runs(
+    make: ClientMaker,
+) -> None:
+    """A UI watching the parent can open the child at once, not only after it ends."""
+    turns = [
+        Turn(tool_calls=[task_call("Look it up slowly")], when="Delegate"),
+        Turn(text="found", delay=0.3, when="Look it up slowly"),
+        Turn(text="Done.", when=results_in(1)),
+    ]
+    with ScriptedLLMServer(turns) as server:
+        client = make(server)
+        seen: list[tuple[str, str | None]] = []  # (status, session_id) as each update came
+
+        def snapshot(event: Event) -> None:
+            part = event.data["part"]
+            if getattr(part, "tool", None) == "task":
+                seen.append((part.state.status, part.state.metadata.get("session_id")))
+
+        client.events.subscribe("message.part.updated", snapshot)
+        started = record(client, "task.started")
+        parent = await client.create_session()
+        await client.prompt(parent.id, "Delegate it")
+    child = started[0].data["child_session_id"]
+    assert ("running", child) in seen

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,8 +201,15 @@ class AgentOrchestrator:
             )
         return self._from_runner(runner)
 
-    async def run_task(self, spec: AgentTask, delegator: Delegator) -> AgentResult:
-        """Run one admitted task to its end; never raises but for cancellation."""
+    async def run_task(
+        self,
+        spec: AgentTask,
+        delegator: Delegator,
+        *,
+        on_session: Callable[[str], Awaitable[None]] | None = None,
+    ) -> AgentResult:
+        """Run one admitted task to its end; never raises but for cancellation.
+        ``on_session`` hears the child session's id as soon as it exists."""
         spec.parent_id = delegator.session.id
         spec.from_agent = delegator.agent
         self._remember(spec)
@@ -222,6 +229,8 @@ class AgentOrchestrator:
         except (OpenCodeError, ValueError) as exc:
             return await self._failed(spec, str(exc))
         spec.session_id = session.id
+        if on_session is not None:
+            await on_session(session.id)
         async with self.runtime.session_lock(session.id):
             await self.runtime.recover(session.id)
             try:

@@ -102,7 +102,11 @@ class TaskTool(Tool):
         except OpenCodeError as exc:
             raise ToolError(str(exc)) from None
         await ctx.update_metadata(spec.description, {"task_id": spec.task_id, "agent": agent.name})
-        result = await self._orchestrator.run_task(spec, delegator)
+
+        async def started(session_id: str) -> None:  # a UI can open the child at once
+            await ctx.update_metadata(None, {"session_id": session_id})
+
+        result = await self._orchestrator.run_task(spec, delegator, on_session=started)
         await ctx.update_metadata(None, {"session_id": result.session_id, "cost": result.cost})
         if result.error is not None:
             where = f" (task_id: {result.session_id})" if result.session_id else ""

@@ -19,7 +19,6 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from ..core.version import VERSION
@@ -27,7 +26,6 @@ from ..sdk.client import OpenCodeAsyncClient
 from . import errors
 from .approvals import DEFAULT_TIMEOUT_S, HTTPApprover
 from .events import EventHub, EventTranslator, WireEvent
-from .wire import SessionInfo
 
 USERNAME = "opencode"
 
@@ -156,7 +154,3 @@ class _BasicAuth(BaseHTTPMiddleware):
         except (binascii.Error, ValueError):
             return False
         return secrets.compare_digest(given, self._expected)
-
-
-def session_json(info: SessionInfo) -> JSONResponse:
-    return JSONResponse(info.model_dump(mode="json", exclude_none=True))

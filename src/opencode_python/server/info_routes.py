@@ -39,6 +39,7 @@ from ..sdk.client import OpenCodeAsyncClient
 from ..storage.paths import resolve_storage_dir
 from ..tools.builtin import grep
 from ..tools.builtin.filesystem import walk_files
+from ..tools.builtin.paths import is_inside, resolve_from
 from ..tools.builtin.safe_open import read_file
 from .app import ServerState, state_of
 from .errors import bad_request
@@ -498,10 +499,10 @@ def _inside(root: Path, path: str) -> Path | None:
     when it is not ``root`` or under it."""
     base = root.resolve()
     try:
-        target = (base / path).resolve()
+        target = resolve_from(base, path)
     except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop: refused
         return None
-    return target if target.is_relative_to(base) else None
+    return target if is_inside(target, base) else None
 
 
 def _listing(root: Path, directory: Path, git: bool) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from ..agents.result import AgentResult
 from ..core.errors import ConfigError, NotFoundError, OutputValidationError
 from ..sdk.client import OpenCodeAsyncClient
 from ..tools.builtin.todo import read_todos
-from .app import ServerState, session_json, state_of
+from .app import ServerState, state_of
 from .bodies import (
     FilePartInput,
     ForkBody,
@@ -38,6 +38,10 @@ State = Annotated[ServerState, Depends(state_of)]
 
 def _dump(model: Any) -> Any:
     return model.model_dump(mode="json", exclude_none=True)
+
+
+def session_json(info: SessionInfo) -> JSONResponse:
+    return JSONResponse(_dump(info))
 
 
 @router.get("", operation_id="session.list", response_model=list[SessionInfo])
@@ -94,7 +98,7 @@ async def delete_session(state: State, sessionID: str) -> bool:
 @router.get("/{sessionID}/children", operation_id="session.children")
 async def children(state: State, sessionID: str) -> JSONResponse:
     await state.client.get_session(sessionID)
-    sessions = [s for s in await state.client.list_sessions() if s.parent_id == sessionID]
+    sessions = await state.client.store.list_sessions(parent_id=sessionID)
     return JSONResponse([_dump(session_info(s)) for s in sessions])
 
 
@@ -137,6 +141,7 @@ async def message(state: State, sessionID: str, messageID: str) -> JSONResponse:
 @router.post("/{sessionID}/message", operation_id="session.prompt", response_model=MessageJSON)
 async def prompt(state: State, sessionID: str, body: PromptBody) -> JSONResponse:
     await state.client.get_session(sessionID)
+    check_prompt(state.client, body)
     if body.noReply:
         message_id = await state.client.add_message(sessionID, "user", prompt_text(body))
         stored = await state.client.store.get_message(sessionID, message_id)
@@ -212,9 +217,8 @@ def check_prompt(client: OpenCodeAsyncClient, body: PromptBody) -> None:
 
 
 async def run_prompt(state: ServerState, session_id: str, body: PromptBody) -> dict[str, Any]:
-    """Run the prompt to its end; the run's last assistant message, as OpenCode's."""
+    """Run a checked prompt to its end; the run's last assistant message, as OpenCode's."""
     client = state.client
-    check_prompt(client, body)
     model = f"{body.model.providerID}/{body.model.modelID}" if body.model else None
     output: dict[str, Any] = {}
     if isinstance(body.format, JSONSchemaFormat):

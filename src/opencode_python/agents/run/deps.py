@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ...context.compaction import Compacted
-from ...core.models import MessageWithParts, PermissionRule, Session, TokenUsage
+from ...core.models import (
+    Message,
+    MessageWithParts,
+    PermissionRule,
+    Session,
+    TextPart,
+    TokenUsage,
+)
 from ...providers.base import Provider, ToolSchema
 from ...providers.retry import RetryPolicy
 from ...tools.executor import ToolExecutionManager
@@ -62,3 +69,22 @@ class RunDeps:
     @property
     def model(self) -> str:
         return f"{self.provider.id}/{self.model_id}"
+
+    def user_turn(
+        self, text: str, *, synthetic: bool = False, parent_id: str | None = None
+    ) -> MessageWithParts:
+        """A finished user message of this run holding ``text``; ``synthetic`` when the
+        engine, not the user, says it (a correction the model must act on)."""
+        message = Message(
+            session_id=self.session.id,
+            role="user",
+            parent_id=parent_id,
+            agent=self.agent.name,
+            provider_id=self.provider.id,
+            model_id=self.model_id,
+        )
+        part = TextPart(
+            session_id=message.session_id, message_id=message.id, text=text, synthetic=synthetic
+        )
+        part.time.end = part.time.start
+        return MessageWithParts(info=message, parts=[part])

@@ -14,7 +14,7 @@ from typing import Any
 from ...core import events as ev
 from ...core.events import EventBus
 from ...core.ids import new_id
-from ...core.models import Message, MessageWithParts, Session, TextPart, TokenUsage, now_ms
+from ...core.models import MessageWithParts, Session, TokenUsage, now_ms
 from ...core.unfinished import ABORTED
 from ...storage.contract import Store
 from ..agent import Agent
@@ -81,7 +81,7 @@ class AISession:
         started = time.monotonic()
         if history is None:
             history = await recorder.store.list_messages(deps.session.id)
-        user = self._user_message(message)
+        user = deps.user_turn(message)
         state = self._state = RunState.start(history, user)
         await recorder.publish(
             ev.RUN_STARTED, {"agent": deps.agent.name, "model": deps.model, "run_id": self.run_id}
@@ -129,19 +129,6 @@ class AISession:
             state.parts.extend(current.parts)
             state.end_step()
         await self.recorder.flush()
-
-    def _user_message(self, text: str) -> MessageWithParts:
-        deps = self.deps
-        message = Message(
-            session_id=deps.session.id,
-            role="user",
-            agent=deps.agent.name,
-            provider_id=deps.provider.id,
-            model_id=deps.model_id,
-        )
-        part = TextPart(session_id=message.session_id, message_id=message.id, text=text)
-        part.time.end = part.time.start
-        return MessageWithParts(info=message, parts=[part])
 
     def _result(self, state: RunState, duration: float) -> AgentResult:
         deps = self.deps

@@ -11,9 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...core.models import (
-    Message,
-    MessageWithParts,
-    TextPart,
     TokenUsage,
     ToolPart,
 )
@@ -153,17 +150,7 @@ async def retry_or_fail(
 
 async def _tell(state: RunState, deps: RunDeps, recorder: RunRecorder, text: str) -> None:
     """A synthetic user turn: what the engine, not the user, says to the model."""
-    message = Message(
-        session_id=state.session_id,
-        role="user",
-        parent_id=state.user_message_id,
-        agent=deps.agent.name,
-        provider_id=deps.provider.id,
-        model_id=deps.model_id,
-    )
-    part = TextPart(session_id=message.session_id, message_id=message.id, text=text, synthetic=True)
-    part.time.end = part.time.start
-    turn = MessageWithParts(info=message, parts=[part])
+    turn = deps.user_turn(text, synthetic=True, parent_id=state.user_message_id)
     state.history.append(turn)
     await recorder.message_started(turn)
     await recorder.flush(wait=False)

@@ -354,6 +354,12 @@ def test_run_json_schema_mistakes_are_usage_errors(tmp_path: Path) -> None:
     wrong = cli(["run", "--json-schema", str(not_a_schema), "hi"], tmp_path)
     assert wrong.returncode == 2
     assert "must hold a JSON schema object" in wrong.stderr
+    invalid = tmp_path / "invalid.json"
+    invalid.write_text('{"type": "objekt"}')
+    refused = cli(["run", "--json-schema", str(invalid), "hi"], tmp_path)
+    assert refused.returncode == 2
+    assert "not a valid JSON schema" in refused.stderr
+    assert "session" not in refused.stderr  # said before any session was made
 
 
 def test_run_json_schema_that_never_validates_fails_with_the_answer(tmp_path: Path) -> None:

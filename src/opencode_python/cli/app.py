@@ -190,6 +190,12 @@ def _read_schema(path: Path) -> dict[str, Any]:
         _fail(f"--json-schema: {path} is not JSON: {exc}", EXIT_USAGE)
     if not isinstance(schema, dict):
         _fail(f"--json-schema: {path} must hold a JSON schema object", EXIT_USAGE)
+    from ..agents.output import OutputSpec
+
+    try:
+        OutputSpec.of(schema)  # a broken schema is said before a session is made
+    except ConfigError as exc:
+        _fail(f"--json-schema: {path}: {exc}", EXIT_USAGE)
     return schema
 
 
